@@ -1,0 +1,116 @@
+//! The Cofense Vision API client: authentication, default headers and the
+//! reference connector's response handling and messages.
+
+use soar_sdk::http::{Method, Request, Response};
+use soar_sdk::oauth2::ClientCredentials;
+use soar_sdk::prelude::*;
+use soar_sdk::vault::{self, VaultItem};
+
+/// The UAA token endpoint.
+const TOKEN_PATH: &str = "/uaa/oauth/token";
+
+/// An authenticated connection to the asset's Vision server.
+pub struct Vision {
+    auth: ClientCredentials,
+}
+
+impl Vision {
+    /// Reads the asset configuration; sends nothing yet.
+    pub fn connect() -> Result<Self, ActionError> {
+        Ok(Self { auth: ClientCredentials::from_config(TOKEN_PATH)? })
+    }
+
+    /// The OAuth client, for test connectivity.
+    pub fn auth(&self) -> &ClientCredentials {
+        &self.auth
+    }
+
+    /// A request with Vision's default headers (`Accept` and `Content-Type` JSON,
+    /// sent on every call by the reference connector).
+    pub fn request(&self, method: Method, path: &str) -> Request {
+        self.auth
+            .base()
+            .request(method, path)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+    }
+
+    /// Sends an authenticated request and returns its JSON body.
+    pub fn call(&self, request: Request) -> Result<Value, ActionError> {
+        json_body(&self.auth.send(request)?)
+    }
+
+    /// Sends an authenticated request and streams a successful body into the vault
+    /// as `name`.
+    pub fn download(&self, request: Request, name: &str) -> Result<VaultItem, ActionError> {
+        let response = self.auth.open(request.without_header("Accept"))?;
+        if !(200..300).contains(&response.status) {
+            let response = response.read_all()?;
+            return Err(json_body(&response).err().unwrap_or_else(|| error_status(&response)));
+        }
+        vault::add_response(name, response)
+    }
+}
+
+/// The body of a successful response, as the reference connector reads it:
+/// JSON bodies parsed, an empty 200/204 as `{}`, HTML and other types as errors.
+pub fn json_body(response: &Response) -> Result<Value, ActionError> {
+    let content_type = response.content_type().to_ascii_lowercase();
+    let status = response.status;
+    let ok = (200..399).contains(&status);
+    if response.body.iter().all(u8::is_ascii_whitespace) {
+        return match status {
+            200 | 204 => Ok(json!({})),
+            _ => Err(ActionError::vendor(
+                Some(status),
+                format!("Status code: {status}. Empty response and no information in the header"),
+            )),
+        };
+    }
+    if content_type.contains("json") {
+        let value: Value = response.json().map_err(|err| {
+            ActionError::vendor(Some(status), format!("Unable to parse JSON response. Error: {err}"))
+        })?;
+        return if ok { Ok(value) } else { Err(error_status(response)) };
+    }
+    if content_type.contains("html") {
+        return Err(ActionError::vendor(
+            Some(status),
+            format!("Status code: {status}, Data from server: {}", strip_html(&response.text())),
+        ));
+    }
+    Err(ActionError::vendor(
+        Some(status),
+        format!("Can't process response from server. Status code: {status}, Data from server: {}", response.text()),
+    ))
+}
+
+fn error_status(response: &Response) -> ActionError {
+    let retried = match response.attempts {
+        1 => String::new(),
+        n => format!(" (after {n} attempts)"),
+    };
+    ActionError::vendor(
+        Some(response.status),
+        format!("Error from server. Status code: {}, Data from server: {}{retried}", response.status, response.text()),
+    )
+}
+
+/// The text of an HTML error page, without markup.
+fn strip_html(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.len() > 500 { "Error parsing html response".to_string() } else { text }
+}

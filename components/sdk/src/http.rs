@@ -1,0 +1,633 @@
+//! HTTP over `wasi:http`: request building with the encodings vendors expect,
+//! timeouts, and retries of idempotent requests on 429 and 5xx.
+
+use crate::ActionError;
+use crate::log;
+use std::fmt::Write as _;
+use std::rc::Rc;
+use std::time::Duration;
+use wasi::http::outgoing_handler;
+use wasi::http::types::{
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method as WasiMethod,
+    OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
+use wasi::io::streams::{InputStream, StreamError};
+
+/// How long to wait for a connection, and for the first byte of a response and
+/// between bytes (the reference connectors use 120 s).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// Bytes requested per read of a response body.
+const READ_CHUNK: u64 = 64 * 1024;
+/// `wasi:io` accepts at most 4096 bytes per `blocking-write-and-flush`.
+const WRITE_CHUNK: usize = 4096;
+
+/// The retry policy for idempotent requests that get 429 or a 5xx status.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// The first backoff; each further one doubles.
+    pub base_delay: Duration,
+    /// The longest wait; a `Retry-After` beyond it ends the retries at once.
+    pub max_delay: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self { max_retries: 3, base_delay: Duration::from_millis(250), max_delay: Duration::from_secs(30) }
+    }
+}
+
+/// A request method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+    Patch,
+    Head,
+}
+
+impl Method {
+    /// Whether repeating the request has the same effect as sending it once
+    /// (RFC 9110 §9.2.2); only those are retried.
+    pub fn is_idempotent(self) -> bool {
+        !matches!(self, Method::Post | Method::Patch)
+    }
+
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
+            Method::Head => "HEAD",
+        }
+    }
+
+    fn to_wasi(self) -> WasiMethod {
+        match self {
+            Method::Get => WasiMethod::Get,
+            Method::Post => WasiMethod::Post,
+            Method::Put => WasiMethod::Put,
+            Method::Delete => WasiMethod::Delete,
+            Method::Patch => WasiMethod::Patch,
+            Method::Head => WasiMethod::Head,
+        }
+    }
+}
+
+/// A parsed `base_url`: scheme, authority and an optional path prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    https: bool,
+    authority: String,
+    prefix: String,
+}
+
+impl BaseUrl {
+    /// Parses `https://host[:port][/prefix]`; a trailing `/` is dropped.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            return Err("it must start with http:// or https://".into());
+        };
+        let (authority, prefix) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+        if authority.is_empty() || authority.contains(['?', '#', '@', ' ']) {
+            return Err("it has no valid host".into());
+        }
+        if prefix.contains(['?', '#']) {
+            return Err("it must not have a query or fragment".into());
+        }
+        let prefix = prefix.trim_end_matches('/');
+        Ok(Self {
+            https,
+            authority: authority.to_string(),
+            prefix: if prefix.is_empty() { String::new() } else { format!("/{prefix}") },
+        })
+    }
+
+    /// The path prefix (`/api`), or empty.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Whether the URL contains `needle` (the host or prefix); for vendor rules
+    /// that depend on the deployment, such as ThreatConnect's sandbox API root.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.to_string().contains(needle)
+    }
+
+    /// A request for `path` (starting with `/`) under this base URL.
+    pub fn request(&self, method: Method, path: &str) -> Request {
+        Request::new(method, self, path)
+    }
+}
+
+impl std::fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}{}", self.authority, self.prefix)
+    }
+}
+
+/// Computes headers for each attempt of a request (for example a signature over a
+/// fresh timestamp).
+pub type Signer = Rc<dyn Fn(&Request) -> Vec<(String, String)>>;
+
+/// An outgoing request.
+#[derive(Clone)]
+pub struct Request {
+    method: Method,
+    base: BaseUrl,
+    path: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    signer: Option<Signer>,
+    retry: Retry,
+}
+
+impl Request {
+    /// A request for `path` (starting with `/`, already encoded) under `base`.
+    pub fn new(method: Method, base: &BaseUrl, path: &str) -> Self {
+        Self {
+            method,
+            base: base.clone(),
+            path: format!("{}{path}", base.prefix),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            signer: None,
+            retry: Retry::default(),
+        }
+    }
+
+    /// Adds a query parameter; repeated keys are sent repeated, in order.
+    pub fn query(mut self, key: &str, value: impl ToString) -> Self {
+        self.query.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Adds a query parameter when `value` is present.
+    pub fn query_opt(self, key: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(value) => self.query(key, value),
+            None => self,
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Removes every header called `name`.
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    /// Adds `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.without_header("Authorization").header("Authorization", format!("Bearer {token}"))
+    }
+
+    /// Sends `body` as the request body with the given content type.
+    pub fn body(self, content_type: &str, body: Vec<u8>) -> Self {
+        let mut request = self.without_header("Content-Type").header("Content-Type", content_type);
+        request.body = Some(body);
+        request
+    }
+
+    /// Sends `value` as a JSON body.
+    pub fn json(self, value: &serde_json::Value) -> Self {
+        self.body("application/json", value.to_string().into_bytes())
+    }
+
+    /// Sends `pairs` as an `application/x-www-form-urlencoded` body.
+    pub fn form(self, pairs: &[(&str, &str)]) -> Self {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.body("application/x-www-form-urlencoded", encode_query(&pairs).into_bytes())
+    }
+
+    /// Computes extra headers for every attempt (see [`Signer`]).
+    pub fn signed(mut self, signer: Signer) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// Replaces the retry policy.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The path and encoded query exactly as they go on the wire
+    /// (`/v3/indicators?tql=typeName+IN+%28%27Address%27%29`).
+    pub fn path_with_query(&self) -> String {
+        if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, encode_query(&self.query))
+        }
+    }
+
+    /// The full URL, for messages.
+    pub fn url(&self) -> String {
+        let scheme = if self.base.https { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.base.authority, self.path_with_query())
+    }
+
+    /// Sends the request and reads the whole response body.
+    pub fn send(&self) -> Result<Response, HttpError> {
+        let streaming = self.open()?;
+        let attempts = streaming.attempts;
+        let mut response = streaming.read_all()?;
+        response.attempts = attempts;
+        Ok(response)
+    }
+
+    /// Sends the request and returns once the status and headers have arrived; the
+    /// body is left to stream (into the vault, say). Idempotent requests answered
+    /// with 429 or 5xx are retried first.
+    pub fn open(&self) -> Result<StreamingResponse, HttpError> {
+        let mut attempt = 1;
+        loop {
+            let response = self.attempt()?;
+            let retryable = response.status == 429 || (500..600).contains(&response.status);
+            if !retryable || !self.method.is_idempotent() || attempt > self.retry.max_retries {
+                return Ok(StreamingResponse { attempts: attempt, ..response });
+            }
+            let delay = match response.header("retry-after").map(parse_retry_after) {
+                Some(Some(delay)) => delay,
+                _ => self.retry.base_delay * 2u32.pow(attempt - 1),
+            };
+            if delay > self.retry.max_delay {
+                log::warn(&format!(
+                    "{} {} answered {} and asks to retry after {} s, longer than the {} s this connector waits",
+                    self.method.as_str(),
+                    self.path,
+                    response.status,
+                    delay.as_secs(),
+                    self.retry.max_delay.as_secs()
+                ));
+                return Ok(StreamingResponse { attempts: attempt, ..response });
+            }
+            log::warn(&format!(
+                "{} {} answered {}; retrying in {:.1} s (attempt {} of {})",
+                self.method.as_str(),
+                self.path,
+                response.status,
+                delay.as_secs_f64(),
+                attempt + 1,
+                self.retry.max_retries + 1
+            ));
+            drop(response);
+            sleep(delay);
+            attempt += 1;
+        }
+    }
+
+    fn attempt(&self) -> Result<StreamingResponse, HttpError> {
+        let fields = Fields::new();
+        let signed = self.signer.as_ref().map(|sign| sign(self)).unwrap_or_default();
+        for (name, value) in self.headers.iter().chain(&signed) {
+            fields
+                .append(name, value.as_bytes())
+                .map_err(|err| HttpError::Invalid(format!("header '{name}': {err:?}")))?;
+        }
+        if let Some(body) = &self.body {
+            fields
+                .append("Content-Length", body.len().to_string().as_bytes())
+                .map_err(|err| HttpError::Invalid(format!("header 'Content-Length': {err:?}")))?;
+        }
+        let request = OutgoingRequest::new(fields);
+        let invalid = |what: &str| HttpError::Invalid(format!("{what} of {}", self.url()));
+        request.set_method(&self.method.to_wasi()).map_err(|()| invalid("method"))?;
+        let scheme = if self.base.https { Scheme::Https } else { Scheme::Http };
+        request.set_scheme(Some(&scheme)).map_err(|()| invalid("scheme"))?;
+        request.set_authority(Some(&self.base.authority)).map_err(|()| invalid("host"))?;
+        request.set_path_with_query(Some(&self.path_with_query())).map_err(|()| invalid("path"))?;
+        let options = RequestOptions::new();
+        // Setting a timeout fails only if the host does not support it; the
+        // host's own limits still apply then.
+        let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT.as_nanos() as u64));
+        let _ = options.set_first_byte_timeout(Some(READ_TIMEOUT.as_nanos() as u64));
+        let _ = options.set_between_bytes_timeout(Some(READ_TIMEOUT.as_nanos() as u64));
+
+        let body = request.body().map_err(|()| invalid("body"))?;
+        let future = outgoing_handler::handle(request, Some(options)).map_err(|code| self.error(code))?;
+        // The body is written after `handle` so that the host is already sending
+        // the request and draining what is written; a refused request shows up as
+        // a failed write here and as its real error in the response below.
+        if let Some(bytes) = &self.body {
+            if let Ok(stream) = body.write() {
+                for chunk in bytes.chunks(WRITE_CHUNK) {
+                    if stream.blocking_write_and_flush(chunk).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = OutgoingBody::finish(body, None);
+        let response = wait(&future).map_err(|code| self.error(code))?;
+        StreamingResponse::new(response, self.url())
+    }
+
+    fn error(&self, code: ErrorCode) -> HttpError {
+        HttpError::from_code(code, &self.url())
+    }
+}
+
+/// A response whose body is still to be read.
+pub struct StreamingResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    headers: Vec<(String, String)>,
+    /// How many attempts it took (more than 1 after retries).
+    pub attempts: u32,
+    url: String,
+    // Field order is drop order: the stream before its body, the body before
+    // the response it came from.
+    stream: InputStream,
+    body: IncomingBody,
+    _response: IncomingResponse,
+}
+
+impl StreamingResponse {
+    fn new(response: IncomingResponse, url: String) -> Result<Self, HttpError> {
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
+            .collect();
+        let body = response.consume().map_err(|()| HttpError::Read("response body already taken".into()))?;
+        let stream = body.stream().map_err(|()| HttpError::Read("response body stream already taken".into()))?;
+        Ok(Self { status: response.status(), headers, attempts: 1, url, stream, body, _response: response })
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+
+    /// The declared body length.
+    pub fn content_length(&self) -> Option<u64> {
+        self.header("content-length").and_then(|len| len.trim().parse().ok())
+    }
+
+    /// The request URL, for messages.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Reads the whole body.
+    pub fn read_all(self) -> Result<Response, HttpError> {
+        let mut body = Vec::new();
+        loop {
+            match self.stream.blocking_read(READ_CHUNK) {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(StreamError::Closed) => break,
+                Err(StreamError::LastOperationFailed(err)) => {
+                    return Err(HttpError::Read(format!("{} (after {} bytes)", err.to_debug_string(), body.len())));
+                }
+            }
+        }
+        Ok(Response { status: self.status, headers: self.headers, body, attempts: self.attempts })
+    }
+
+    /// Hands the body stream over (to the vault), keeping the response alive
+    /// until `use_stream` returns.
+    pub(crate) fn with_stream<T>(self, use_stream: impl FnOnce(InputStream) -> T) -> T {
+        let Self { stream, body, _response, .. } = self;
+        let result = use_stream(stream);
+        drop(body);
+        result
+    }
+}
+
+/// A response with its whole body.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The HTTP status code.
+    pub status: u16,
+    headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+    /// How many attempts it took (more than 1 after retries).
+    pub attempts: u32,
+}
+
+impl Response {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+
+    /// The `Content-Type`, or empty.
+    pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or_default()
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// Why a request got no response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// The host's sandbox refused the request: it is not to the asset's `base_url`.
+    Denied(String),
+    /// DNS, connection, TLS or timeout failure.
+    Connection(String),
+    /// The response body could not be read to its end.
+    Read(String),
+    /// The request itself is malformed (a header value with a newline, say).
+    Invalid(String),
+}
+
+impl HttpError {
+    fn from_code(code: ErrorCode, url: &str) -> Self {
+        let describe = |what: &str| HttpError::Connection(format!("{what} ({url})"));
+        match code {
+            ErrorCode::HttpRequestDenied => HttpError::Denied(format!(
+                "the host denied the request to {url}: connectors may only reach their asset's base_url"
+            )),
+            ErrorCode::DnsTimeout | ErrorCode::DnsError(_) => describe("the host name could not be resolved"),
+            ErrorCode::ConnectionRefused => describe("connection refused"),
+            ErrorCode::ConnectionTimeout => describe("timed out connecting"),
+            ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => describe("timed out waiting for the response"),
+            ErrorCode::ConnectionTerminated => describe("the server closed the connection"),
+            ErrorCode::TlsCertificateError => describe("the server's TLS certificate is not trusted"),
+            ErrorCode::TlsProtocolError | ErrorCode::TlsAlertReceived(_) => describe("TLS handshake failed"),
+            other => describe(&format!("{other:?}")),
+        }
+    }
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpError::Denied(message) => f.write_str(message),
+            HttpError::Connection(message) => write!(f, "Error connecting to server. Details: {message}"),
+            HttpError::Read(message) => write!(f, "Error reading the server's response: {message}"),
+            HttpError::Invalid(message) => write!(f, "Invalid request: {message}"),
+        }
+    }
+}
+
+impl From<HttpError> for ActionError {
+    fn from(error: HttpError) -> Self {
+        match error {
+            HttpError::Denied(message) => ActionError::HttpRequestDenied(message),
+            other => ActionError::connection(other.to_string()),
+        }
+    }
+}
+
+fn wait(future: &FutureIncomingResponse) -> Result<IncomingResponse, ErrorCode> {
+    loop {
+        match future.get() {
+            Some(Ok(result)) => return result,
+            Some(Err(())) => return Err(ErrorCode::InternalError(Some("response already taken".into()))),
+            None => future.subscribe().block(),
+        }
+    }
+}
+
+/// Blocks for `duration`.
+pub fn sleep(duration: Duration) {
+    wasi::clocks::monotonic_clock::subscribe_duration(duration.as_nanos() as u64).block();
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = when.timestamp() - chrono::Utc::now().timestamp();
+    Some(Duration::from_secs(wait.max(0) as u64))
+}
+
+/// Encodes a query (or form body) the way Python's `urlencode` does, because
+/// vendors' servers and signatures were built against it: unreserved characters
+/// (`A-Z a-z 0-9 - . _ ~`) stay, space becomes `+`, everything else is `%XX`.
+pub fn encode_query(pairs: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        push_encoded(&mut out, key, true);
+        out.push('=');
+        push_encoded(&mut out, value, true);
+    }
+    out
+}
+
+/// Encodes one path segment: everything but unreserved characters is `%XX`, so
+/// an id cannot add path segments or a query.
+pub fn encode_path_segment(segment: &str) -> String {
+    let mut out = String::new();
+    push_encoded(&mut out, segment, false);
+    out
+}
+
+fn push_encoded(out: &mut String, text: &str, space_as_plus: bool) {
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(byte as char),
+            b' ' if space_as_plus => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{byte:02X}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn query_encoding_matches_python_urlencode() {
+        assert_eq!(
+            encode_query(&pairs(&[("fields", "tags"), ("tql", "typeName IN ('Address') AND summary CONTAINS '1.2.3.4'")])),
+            "fields=tags&tql=typeName+IN+%28%27Address%27%29+AND+summary+CONTAINS+%271.2.3.4%27"
+        );
+        assert_eq!(encode_query(&pairs(&[("sort", "createdDate,desc"), ("sort", "id,asc")])), "sort=createdDate%2Cdesc&sort=id%2Casc");
+        assert_eq!(
+            encode_query(&pairs(&[("internetMessageId", "<a.b@c>"), ("x", "~*")])),
+            "internetMessageId=%3Ca.b%40c%3E&x=~%2A"
+        );
+    }
+
+    #[test]
+    fn path_segments_cannot_escape() {
+        assert_eq!(encode_path_segment("../x?y=1"), "..%2Fx%3Fy%3D1");
+        assert_eq!(encode_path_segment("41ecc26b"), "41ecc26b");
+    }
+
+    #[test]
+    fn base_urls() {
+        let base = BaseUrl::parse("https://x.threatconnect.com/api/").unwrap();
+        assert_eq!(base.prefix(), "/api");
+        assert_eq!(base.to_string(), "https://x.threatconnect.com/api");
+        let request = base.request(Method::Get, "/v3/security/owners");
+        assert_eq!(request.url(), "https://x.threatconnect.com/api/v3/security/owners");
+        assert_eq!(BaseUrl::parse("http://127.0.0.1:8080").unwrap().prefix(), "");
+        assert!(BaseUrl::parse("ftp://x").is_err());
+        assert!(BaseUrl::parse("https://").is_err());
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn only_idempotent_methods_retry() {
+        assert!(Method::Get.is_idempotent() && Method::Put.is_idempotent() && Method::Delete.is_idempotent());
+        assert!(!Method::Post.is_idempotent() && !Method::Patch.is_idempotent());
+    }
+}

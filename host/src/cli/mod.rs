@@ -1,0 +1,101 @@
+//! Command-line parsing and the subcommands.
+
+mod actions;
+mod dirs;
+mod invoke;
+mod progress;
+
+use clap::{Args, Parser, Subcommand};
+use soar_host::{Runtime, RuntimeOptions, exit};
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+/// Run sandboxed security-automation connectors (WebAssembly components).
+#[derive(Parser)]
+#[command(name = "host", version, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Args)]
+pub struct Global {
+    /// Directory of installed connectors (`<name>.wasm`) [default: ~/.local/share/soar/plugins]
+    #[arg(long, env = "SOAR_PLUGIN_DIR", global = true, value_name = "DIR")]
+    plugin_dir: Option<PathBuf>,
+    /// Directory for asset state, the vault and ingested containers [default: ~/.local/share/soar]
+    #[arg(long, env = "SOAR_DATA_DIR", global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Directory for compiled connector code [default: ~/.cache/soar/compiled]
+    #[arg(long, env = "SOAR_CACHE_DIR", global = true, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// More diagnostics on stderr (-v: info, -vv: debug)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+impl Global {
+    fn plugin_dir(&self) -> soar_host::PluginDir {
+        soar_host::PluginDir::new(self.plugin_dir.clone().unwrap_or_else(dirs::plugins))
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(dirs::data)
+    }
+
+    fn runtime(&self, limits: soar_host::Limits) -> Result<Runtime, soar_host::Error> {
+        let cache_dir = Some(self.cache_dir.clone().unwrap_or_else(dirs::cache));
+        Runtime::new(RuntimeOptions { cache_dir, limits, max_concurrent_actions: 4 })
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one action and print its result as JSON
+    Invoke(invoke::InvokeArgs),
+    /// List a connector's actions and configuration
+    Actions(actions::ActionsArgs),
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { exit::INVALID_INPUT } else { exit::SUCCESS };
+        }
+    };
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return exit::HOST;
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Invoke(args) => invoke::run(&cli.global, args).await,
+            Command::Actions(args) => actions::run(&cli.global, args).await,
+        }
+    })
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_env("SOAR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+/// Prints `error: <message>` on stderr.
+pub fn report_error(message: &str) {
+    eprintln!("error: {message}");
+}

@@ -1,0 +1,88 @@
+//! Errors at the library boundary. Each names what it is about (file, connector,
+//! action, parameter) and maps to a documented exit code.
+
+use crate::asset::AssetError;
+use crate::params::ParamError;
+use std::path::PathBuf;
+
+/// Why the host could not run an action. (An action that runs and fails is not
+/// an error here but an [`ActionReport`](crate::ActionReport) with status
+/// `failed`.)
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such connector in the plugin directory.
+    #[error("unknown connector '{name}': there is no {name}.wasm in {dir} (installed: {})", list(installed))]
+    ConnectorNotFound { name: String, dir: PathBuf, installed: Vec<String> },
+    /// The component file cannot be read.
+    #[error("cannot read connector {path}: {source}")]
+    ReadPlugin { path: PathBuf, source: std::io::Error },
+    /// The component is not valid WebAssembly or cannot be compiled.
+    #[error("cannot compile connector: {0}")]
+    Compile(String),
+    /// The component imports something the host does not provide.
+    #[error("connector {path} cannot be linked: {message}")]
+    Link { path: PathBuf, message: String },
+    /// The component does not follow the connector contract.
+    #[error("{path} is not a usable connector: {message}")]
+    BadPlugin { path: PathBuf, message: String },
+    /// No such action.
+    #[error("unknown action '{action}' for connector '{connector}'; its actions are: {}", list(known))]
+    UnknownAction { connector: String, action: String, known: Vec<String> },
+    /// A parameter is missing, unknown or has the wrong type.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// The asset file cannot be used.
+    #[error(transparent)]
+    Asset(#[from] AssetError),
+    /// The engine could not be set up.
+    #[error("cannot set up the WebAssembly engine: {0}")]
+    Engine(String),
+    /// A failure of the host itself (disk, runtime).
+    #[error("{0}")]
+    Host(String),
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() { "none".to_string() } else { items.join(", ") }
+}
+
+impl Error {
+    pub(crate) fn engine(err: impl std::fmt::Display) -> Self {
+        Self::Engine(format!("{err:#}"))
+    }
+
+    pub(crate) fn compile(err: impl std::fmt::Display) -> Self {
+        Self::Compile(format!("{err:#}"))
+    }
+
+    /// A short, stable name for the kind of error (`unknown-connector`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::ConnectorNotFound { .. } => "unknown-connector",
+            Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => "bad-connector",
+            Error::UnknownAction { .. } => "unknown-action",
+            Error::Param(_) => "invalid-parameter",
+            Error::Asset(_) => "invalid-config",
+            Error::Engine(_) | Error::Host(_) => "host-error",
+        }
+    }
+
+    /// The process exit code for this error (see the README).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::UnknownAction { .. } | Error::Param(_) | Error::Asset(_) => crate::exit::INVALID_INPUT,
+            Error::ConnectorNotFound { .. } | Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => {
+                crate::exit::CONNECTOR
+            }
+            Error::Engine(_) | Error::Host(_) => crate::exit::HOST,
+        }
+    }
+
+    /// The parameter the error is about, if any.
+    pub fn parameter(&self) -> Option<&str> {
+        match self {
+            Error::Param(err) => Some(&err.name),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Running one action in a fresh sandbox and turning its outcome into a
+//! SOAR-shaped action result.
+
+use crate::asset::Asset;
+use crate::context::{ActionContext, Capabilities};
+use crate::error::Error;
+use crate::exit;
+use crate::params::BoundParams;
+use crate::platform::config::ConfigCtx;
+use crate::platform::ingest::IngestCtx;
+use crate::platform::log::LogCtx;
+use crate::platform::state::StateCtx;
+use crate::platform::vault::{Progress, VaultCtx};
+use crate::plugin::{Action, Plugin};
+use crate::runtime::{EPOCH_TICK, Runtime};
+use crate::sandbox::outbound::{OutboundHooks, OutboundPolicy};
+use crate::storage::state::StateStore;
+use crate::storage::vault::VaultStore;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::Store;
+use wasmtime::component::Val;
+
+/// Extra time the outer timeout allows beyond the epoch deadline, so that a
+/// guest spinning on the CPU is stopped by the epoch (the precise mechanism) and
+/// the outer timeout catches only a guest blocked in a host call.
+const OUTER_GRACE: Duration = Duration::from_millis(500);
+
+/// Where an action's files and state go, and who runs it.
+pub struct InvokeOptions {
+    /// The data directory (state, vault, ingested containers).
+    pub data_dir: PathBuf,
+    /// The container the action runs for (id and name), if any.
+    pub container: Option<(u64, String)>,
+    /// Who runs the action (recorded in the vault).
+    pub user: String,
+    /// Receives the connector's progress messages.
+    pub progress: Option<Box<dyn FnMut(&str) + Send>>,
+    /// Receives download progress (bytes so far, expected total).
+    pub download_progress: Option<Progress>,
+}
+
+impl InvokeOptions {
+    /// Options with everything under `data_dir`, run by the current user.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self { data_dir: data_dir.into(), container: None, user: current_user(), progress: None, download_progress: None }
+    }
+}
+
+/// The user running the host, as the environment names them.
+pub fn current_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
+/// Whether the action succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Success,
+    Failed,
+}
+
+/// What kind of failure ended an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// A parameter was rejected before anything was sent.
+    InvalidParameter,
+    /// The asset configuration was rejected before anything was sent.
+    InvalidConfig,
+    /// The vendor answered with an error.
+    Vendor,
+    /// The vendor could not be reached.
+    Connection,
+    /// The sandbox refused an outbound request outside the asset's `base_url`.
+    HttpRequestDenied,
+    /// A platform service (vault, state, ingest) failed.
+    Platform,
+    /// The action is declared but not implemented by this connector build.
+    NotImplemented,
+    /// The action ran longer than the time limit and was stopped.
+    TimeLimit,
+    /// The action needed more memory than the limit and was stopped.
+    MemoryLimit,
+    /// The connector crashed (trapped).
+    Crashed,
+    /// No such connector.
+    UnknownConnector,
+    /// The connector cannot be loaded.
+    BadConnector,
+    /// No such action.
+    UnknownAction,
+    /// The host itself failed.
+    HostError,
+}
+
+impl FailureKind {
+    /// The process exit code for this failure (see [`crate::exit`]).
+    pub fn exit_code(self) -> i32 {
+        use FailureKind::*;
+        match self {
+            InvalidParameter | InvalidConfig | UnknownAction => exit::INVALID_INPUT,
+            Vendor | Connection | Platform | NotImplemented => exit::ACTION_FAILED,
+            HttpRequestDenied | TimeLimit | MemoryLimit | Crashed => exit::SANDBOX,
+            UnknownConnector | BadConnector => exit::CONNECTOR,
+            HostError => exit::HOST,
+        }
+    }
+}
+
+/// Why an action failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// The parameter or configuration variable at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// The vendor's HTTP status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    pub message: String,
+}
+
+/// A SOAR-compatible action result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionReport {
+    pub status: Status,
+    pub message: String,
+    /// `action_result.parameter`.
+    pub parameter: Map<String, Value>,
+    /// `action_result.data`.
+    pub data: Vec<Value>,
+    /// `action_result.summary`.
+    pub summary: Value,
+    /// Present when the action failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
+impl ActionReport {
+    /// A failed result.
+    pub fn failed(failure: Failure, parameter: Map<String, Value>) -> Self {
+        Self {
+            status: Status::Failed,
+            message: failure.message.clone(),
+            parameter,
+            data: Vec::new(),
+            summary: Value::Object(Map::new()),
+            error: Some(failure),
+        }
+    }
+
+    /// The result for a host error that kept the action from running.
+    pub fn from_error(error: &Error, parameter: Map<String, Value>) -> Self {
+        let kind = match error {
+            Error::ConnectorNotFound { .. } => FailureKind::UnknownConnector,
+            Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => FailureKind::BadConnector,
+            Error::UnknownAction { .. } => FailureKind::UnknownAction,
+            Error::Param(_) => FailureKind::InvalidParameter,
+            Error::Asset(_) => FailureKind::InvalidConfig,
+            Error::Engine(_) | Error::Host(_) => FailureKind::HostError,
+        };
+        let failure = Failure { kind, parameter: error.parameter().map(str::to_string), http_status: None, message: error.to_string() };
+        Self::failed(failure, parameter)
+    }
+
+    /// The process exit code for this result.
+    pub fn exit_code(&self) -> i32 {
+        self.error.as_ref().map_or(exit::SUCCESS, |failure| failure.kind.exit_code())
+    }
+}
+
+impl Runtime {
+    /// Runs `action` of `plugin` for `asset` in a fresh store, within the
+    /// runtime's limits.
+    pub async fn invoke(
+        &self,
+        plugin: &Plugin,
+        action: &Action,
+        params: BoundParams,
+        asset: Arc<Asset>,
+        options: InvokeOptions,
+    ) -> ActionReport {
+        let echo = params.echo.clone();
+        let failed = |kind, message: String| {
+            ActionReport::failed(Failure { kind, parameter: None, http_status: None, message: asset.redact(&message) }, echo.clone())
+        };
+        let hooks = match asset.value("base_url") {
+            Some(base_url) => match OutboundPolicy::for_base_url(base_url, asset.verify_server_cert()) {
+                Ok(policy) => OutboundHooks::new(Arc::new(policy)),
+                Err(message) => return failed(FailureKind::InvalidConfig, message),
+            },
+            None => OutboundHooks::deny_all(),
+        };
+        let connector = plugin.info.name.as_str();
+        let capabilities = Capabilities {
+            hooks,
+            config: ConfigCtx::new(asset.clone()),
+            state: StateCtx::new(StateStore::for_asset(&options.data_dir, connector, asset.name())),
+            vault: VaultCtx::new(VaultStore::new(&options.data_dir), options.user, options.container, options.download_progress),
+            ingest: IngestCtx::default(),
+            log: LogCtx::new(connector, options.progress),
+        };
+        let mut store = Store::new(&self.engine, ActionContext::new(capabilities, self.limits.memory));
+        store.limiter(|context| &mut context.memory);
+        store.set_epoch_deadline((self.limits.time.as_millis() / EPOCH_TICK.as_millis()) as u64 + 1);
+        store.epoch_deadline_trap();
+
+        let mut results = [Val::Bool(false)];
+        let run = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            let func = instance
+                .get_func(&mut store, action.export)
+                .ok_or_else(|| wasmtime::Error::msg("the action's export disappeared"))?;
+            func.call_async(&mut store, &params.values, &mut results).await
+        };
+        let outcome = tokio::time::timeout(self.limits.time + OUTER_GRACE, run).await;
+
+        let denied = store.data().hooks.denied();
+        let report = match outcome {
+            Err(_elapsed) => failed(FailureKind::TimeLimit, self.time_limit_message()),
+            Ok(Err(_)) if store.data().memory.exceeded() => failed(
+                FailureKind::MemoryLimit,
+                format!("The action was stopped: it needed more than the {} MiB memory limit", self.limits.memory >> 20),
+            ),
+            Ok(Err(trap)) if matches!(trap.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) => {
+                failed(FailureKind::TimeLimit, self.time_limit_message())
+            }
+            Ok(Err(trap)) => {
+                let stderr = store.data().stderr();
+                let detail = if stderr.is_empty() { String::new() } else { format!("; it wrote: {stderr}") };
+                failed(FailureKind::Crashed, format!("The connector crashed: {}{detail}", root_cause(&trap)))
+            }
+            Ok(Ok(())) => report_from(&results[0], echo.clone(), &asset),
+        };
+        if !denied.is_empty() && report.status == Status::Failed {
+            tracing::warn!("requests denied by the sandbox: {}", denied.join(", "));
+        }
+        report
+    }
+
+    fn time_limit_message(&self) -> String {
+        format!("The action was stopped: it ran longer than the {} s time limit", self.limits.time.as_secs_f64())
+    }
+}
+
+fn root_cause(error: &wasmtime::Error) -> String {
+    error.chain().last().map(|cause| cause.to_string()).unwrap_or_else(|| error.to_string())
+}
+
+/// Converts the `result<action-result, action-error>` the guest returned.
+fn report_from(result: &Val, parameter: Map<String, Value>, asset: &Asset) -> ActionReport {
+    let redact = |text: &str| asset.redact(text);
+    let json = |text: &str| {
+        let text = redact(text);
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    match result {
+        Val::Result(Ok(Some(record))) => {
+            let fields = record_fields(record);
+            let data = match fields.get("data") {
+                Some(Val::List(items)) => items.iter().filter_map(string).map(json).collect(),
+                _ => Vec::new(),
+            };
+            ActionReport {
+                status: Status::Success,
+                message: fields.get("message").and_then(|v| string(v)).map(redact).unwrap_or_default(),
+                parameter,
+                data,
+                summary: fields.get("summary").and_then(|v| string(v)).map(json).unwrap_or_else(|| Value::Object(Map::new())),
+                error: None,
+            }
+        }
+        Val::Result(Err(Some(error))) => ActionReport::failed(failure_from(error, asset), parameter),
+        other => ActionReport::failed(
+            Failure {
+                kind: FailureKind::Crashed,
+                parameter: None,
+                http_status: None,
+                message: format!("The connector returned {other:?} instead of an action result"),
+            },
+            parameter,
+        ),
+    }
+}
+
+fn failure_from(error: &Val, asset: &Asset) -> Failure {
+    let Val::Variant(case, payload) = error else {
+        return Failure { kind: FailureKind::Crashed, parameter: None, http_status: None, message: format!("malformed action error {error:?}") };
+    };
+    let kind = match case.as_str() {
+        "invalid-parameter" => FailureKind::InvalidParameter,
+        "invalid-config" => FailureKind::InvalidConfig,
+        "vendor" => FailureKind::Vendor,
+        "connection" => FailureKind::Connection,
+        "http-request-denied" => FailureKind::HttpRequestDenied,
+        "platform" => FailureKind::Platform,
+        "not-implemented" => FailureKind::NotImplemented,
+        _ => FailureKind::Crashed,
+    };
+    let (mut parameter, mut http_status, mut message) = (None, None, String::new());
+    match payload.as_deref() {
+        Some(Val::String(text)) => message = text.clone(),
+        Some(record @ Val::Record(_)) => {
+            let fields = record_fields(record);
+            message = fields.get("message").and_then(|v| string(v)).unwrap_or_default().to_string();
+            parameter = fields.get("name").and_then(|v| string(v)).map(str::to_string);
+            if let Some(Val::Option(Some(status))) = fields.get("status")
+                && let Val::U16(status) = **status
+            {
+                http_status = Some(status);
+            }
+        }
+        _ => {}
+    }
+    if kind == FailureKind::HttpRequestDenied {
+        message = format!("HttpRequestDenied: {message}");
+    }
+    Failure { kind, parameter, http_status, message: asset.redact(&message) }
+}
+
+fn record_fields(record: &Val) -> std::collections::HashMap<&str, &Val> {
+    match record {
+        Val::Record(fields) => fields.iter().map(|(name, value)| (name.as_str(), value)).collect(),
+        _ => Default::default(),
+    }
+}
+
+fn string(value: &Val) -> Option<&str> {
+    match value {
+        Val::String(text) => Some(text),
+        _ => None,
+    }
+}

@@ -1,0 +1,48 @@
+//! The sandboxed wasmtime host for security-automation connectors.
+//!
+//! Connectors are WebAssembly components (`wasm32-wasip2`) whose actions are
+//! typed WIT functions. The host loads them, supplies an asset's configuration,
+//! a vault and a state store, enforces the sandbox (outbound requests only to the
+//! asset's `base_url`, memory and time limits, no filesystem, sockets or
+//! environment), and runs actions:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), soar_host::Error> {
+//! use soar_host::{Asset, InvokeOptions, PluginDir, Runtime, RuntimeOptions, params};
+//! use std::sync::Arc;
+//!
+//! let runtime = Runtime::new(RuntimeOptions::default())?;
+//! let plugin = runtime.load(&PluginDir::new("plugins").find("cofense")?).await?;
+//! let asset = Arc::new(Asset::load("cofense.toml".as_ref(), &plugin.info().configuration)?);
+//! let action = plugin.action("get ioc")?;
+//! let given = [("id".to_string(), "41ecc26bd356dd706cc1a0cd839cad2c".to_string()), ("source".into(), "Triage-1".into())];
+//! let params = params::bind(&action.params, &given)?;
+//! let report = runtime.invoke(&plugin, action, params, asset, InvokeOptions::new("data")).await;
+//! println!("{}", serde_json::to_string_pretty(&report).unwrap());
+//! # Ok(()) }
+//! ```
+//!
+//! One [`Runtime`] (engine and linker) serves a whole process; each [`Plugin`] is
+//! compiled once (and cached on disk); each action gets a fresh store and
+//! instance.
+
+pub mod asset;
+mod context;
+mod error;
+pub mod exit;
+mod invoke;
+pub mod manifest;
+pub mod params;
+pub mod platform;
+mod plugin;
+mod runtime;
+pub mod sandbox;
+pub mod storage;
+
+pub use asset::{Asset, AssetError};
+pub use error::Error;
+pub use invoke::{ActionReport, Failure, FailureKind, InvokeOptions, Status, current_user};
+pub use manifest::ConnectorInfo;
+pub use plugin::{Action, Plugin, PluginDir};
+pub use runtime::{Runtime, RuntimeOptions};
+pub use sandbox::Limits;

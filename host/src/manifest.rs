@@ -1,0 +1,151 @@
+//! What a connector says about itself (its `describe` export), in host types.
+
+use crate::platform::bindings::exports::soar::connector::metadata as wit;
+use serde::Serialize;
+
+/// A connector's self-description.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorInfo {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub product: String,
+    /// The WIT interface exporting the actions.
+    pub actions_interface: String,
+    pub configuration: Vec<ConfigInfo>,
+    pub actions: Vec<ActionInfo>,
+}
+
+/// One asset configuration variable.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigInfo {
+    pub name: String,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub ty: ConfigType,
+    pub required: bool,
+}
+
+/// The type of a configuration variable.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigType {
+    String,
+    /// A secret: never printed, logged or echoed.
+    Password,
+    Boolean,
+    Numeric,
+}
+
+/// One action.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionInfo {
+    /// As the specification spells it (`get ioc`).
+    pub name: String,
+    /// The SOAR action id (`get_ioc`).
+    pub identifier: String,
+    pub description: String,
+    pub kind: ActionKind,
+    pub read_only: bool,
+    pub parameters: Vec<ParameterInfo>,
+}
+
+/// How SOAR platforms classify an action.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionKind {
+    Test,
+    Investigate,
+    Generic,
+    Ingest,
+    Contain,
+    Correct,
+}
+
+/// One parameter of an action.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParameterInfo {
+    /// As the specification spells it (`include_expired`).
+    pub name: String,
+    pub description: String,
+    /// The WIT type without `option` (`u32`).
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub required: bool,
+    pub contains: Vec<String>,
+}
+
+impl ActionInfo {
+    /// The WIT function name (`get-ioc`).
+    pub fn wit_name(&self) -> String {
+        self.name.replace(' ', "-")
+    }
+
+    /// Whether `name` designates this action: its name with spaces, hyphens or
+    /// underscores, or its identifier, in any case.
+    pub fn answers_to(&self, name: &str) -> bool {
+        let wanted = normalize(name);
+        wanted == normalize(&self.name) || wanted == normalize(&self.identifier)
+    }
+}
+
+/// `Get IOC`, `get-ioc` and `get_ioc` all become `get_ioc`.
+pub fn normalize(name: &str) -> String {
+    name.trim().to_ascii_lowercase().replace([' ', '-'], "_")
+}
+
+impl From<wit::ConnectorInfo> for ConnectorInfo {
+    fn from(info: wit::ConnectorInfo) -> Self {
+        Self {
+            name: info.name,
+            version: info.version,
+            description: info.description,
+            product: info.product,
+            actions_interface: info.actions_interface,
+            configuration: info
+                .configuration
+                .into_iter()
+                .map(|c| ConfigInfo {
+                    name: c.name,
+                    description: c.description,
+                    ty: match c.type_ {
+                        wit::ConfigType::String => ConfigType::String,
+                        wit::ConfigType::Password => ConfigType::Password,
+                        wit::ConfigType::Boolean => ConfigType::Boolean,
+                        wit::ConfigType::Numeric => ConfigType::Numeric,
+                    },
+                    required: c.required,
+                })
+                .collect(),
+            actions: info
+                .actions
+                .into_iter()
+                .map(|a| ActionInfo {
+                    name: a.name,
+                    identifier: a.identifier,
+                    description: a.description,
+                    kind: match a.kind {
+                        wit::ActionKind::Test => ActionKind::Test,
+                        wit::ActionKind::Investigate => ActionKind::Investigate,
+                        wit::ActionKind::Generic => ActionKind::Generic,
+                        wit::ActionKind::Ingest => ActionKind::Ingest,
+                        wit::ActionKind::Contain => ActionKind::Contain,
+                        wit::ActionKind::Correct => ActionKind::Correct,
+                    },
+                    read_only: a.read_only,
+                    parameters: a
+                        .parameters
+                        .into_iter()
+                        .map(|p| ParameterInfo {
+                            name: p.name,
+                            description: p.description,
+                            ty: p.type_,
+                            required: p.required,
+                            contains: p.contains,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}

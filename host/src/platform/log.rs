@@ -1,0 +1,57 @@
+//! `soar:connector/log`: the connector's log records and progress messages,
+//! shown on the host's stderr through `tracing`.
+
+use super::bindings::soar::connector::log::{self, Host, Level};
+use wasmtime::component::{HasData, Linker};
+
+/// Where a connector's messages go.
+pub struct LogCtx {
+    connector: String,
+    progress: Option<Box<dyn FnMut(&str) + Send>>,
+}
+
+impl LogCtx {
+    /// Messages of `connector`; `progress` receives progress messages (a terminal
+    /// spinner, say) instead of the log.
+    pub fn new(connector: &str, progress: Option<Box<dyn FnMut(&str) + Send>>) -> Self {
+        Self { connector: connector.to_string(), progress }
+    }
+}
+
+/// Access to a [`LogCtx`] in the store's data.
+pub trait LogView: Send {
+    fn log(&mut self) -> &mut LogCtx;
+}
+
+struct HasLog;
+
+impl HasData for HasLog {
+    type Data<'a> = &'a mut LogCtx;
+}
+
+/// Adds `soar:connector/log` to `linker`.
+pub fn add_to_linker<T: LogView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    log::add_to_linker::<T, HasLog>(linker, T::log)
+}
+
+impl Host for LogCtx {
+    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        let connector = self.connector.as_str();
+        match level {
+            Level::Trace => tracing::trace!(connector, "{message}"),
+            Level::Debug => tracing::debug!(connector, "{message}"),
+            Level::Info => tracing::info!(connector, "{message}"),
+            Level::Warn => tracing::warn!(connector, "{message}"),
+            Level::Error => tracing::error!(connector, "{message}"),
+        }
+        Ok(())
+    }
+
+    fn progress(&mut self, message: String) -> wasmtime::Result<()> {
+        match &mut self.progress {
+            Some(progress) => progress(&message),
+            None => tracing::info!(connector = self.connector.as_str(), "{message}"),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! `soar:connector/vault`: downloads streamed from `wasi:http` into the vault by
+//! the host itself, so large files never pass through the guest.
+
+use super::bindings::soar::connector::vault::{self, Host, VaultError, VaultItem};
+use crate::storage::vault::{VaultDocument, VaultStore, check_name};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+use wasmtime_wasi_io::streams::{DynInputStream, StreamError};
+
+/// Bytes requested per read from the body stream.
+const READ_SIZE: usize = 1 << 20;
+
+/// Reports download progress: bytes so far and the expected total.
+pub type Progress = Box<dyn FnMut(u64, Option<u64>) + Send>;
+
+/// The vault and who is adding to it.
+pub struct VaultCtx {
+    store: Option<VaultStore>,
+    user: String,
+    container: Option<(u64, String)>,
+    progress: Option<Progress>,
+}
+
+impl VaultCtx {
+    /// Adds to `store` on behalf of `user`, for `container` (id and name) if any.
+    pub fn new(store: VaultStore, user: String, container: Option<(u64, String)>, progress: Option<Progress>) -> Self {
+        Self { store: Some(store), user, container, progress }
+    }
+
+    /// No vault: every call fails (while a connector describes itself).
+    pub fn none() -> Self {
+        Self { store: None, user: String::new(), container: None, progress: None }
+    }
+
+    fn item(&self, store: &VaultStore, document: VaultDocument, name: String) -> VaultItem {
+        VaultItem {
+            path: store.content_path(&document.vault_id).display().to_string(),
+            vault_id: document.vault_id,
+            sha256: document.sha256,
+            size: document.size,
+            name,
+            aka: document.names,
+            mime_type: document.mime_type,
+            id: document.id,
+            container_id: self.container.as_ref().map(|(id, _)| *id),
+            container: self.container.as_ref().map(|(_, name)| name.clone()),
+            create_time: document.create_time,
+            user: self.user.clone(),
+        }
+    }
+}
+
+/// Access to a [`VaultCtx`] and the resource table holding guest streams.
+pub trait VaultView: Send {
+    fn vault(&mut self) -> VaultCtxView<'_>;
+}
+
+/// A [`VaultCtx`] with the store's resource table.
+pub struct VaultCtxView<'a> {
+    pub ctx: &'a mut VaultCtx,
+    pub table: &'a mut ResourceTable,
+}
+
+struct HasVault;
+
+impl HasData for HasVault {
+    type Data<'a> = VaultCtxView<'a>;
+}
+
+/// Adds `soar:connector/vault` to `linker`.
+pub fn add_to_linker<T: VaultView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    vault::add_to_linker::<T, HasVault>(linker, T::vault)
+}
+
+impl Host for VaultCtxView<'_> {
+    async fn add_stream(
+        &mut self,
+        name: String,
+        mime_type: Option<String>,
+        contents: Resource<DynInputStream>,
+        expected_size: Option<u64>,
+    ) -> wasmtime::Result<Result<VaultItem, VaultError>> {
+        // Taking the stream out of the table ends the guest's access to it.
+        let mut stream = self.table.delete(contents)?;
+        if let Err(err) = check_name(&name) {
+            return Ok(Err(VaultError::InvalidName(err.to_string())));
+        }
+        let storage = |err: std::io::Error| VaultError::Storage(err.to_string());
+        let Some(store) = self.ctx.store.clone() else {
+            return Ok(Err(VaultError::Storage("no vault outside an action".into())));
+        };
+        let mut writer = match store.begin() {
+            Ok(writer) => writer,
+            Err(err) => return Ok(Err(storage(err))),
+        };
+        loop {
+            stream.ready().await;
+            match stream.read(READ_SIZE) {
+                Ok(bytes) => {
+                    if let Err(err) = writer.write(&bytes) {
+                        return Ok(Err(storage(err)));
+                    }
+                    if let Some(progress) = &mut self.ctx.progress {
+                        progress(writer.size(), expected_size);
+                    }
+                }
+                Err(StreamError::Closed) => break,
+                Err(StreamError::LastOperationFailed(err)) => {
+                    return Ok(Err(VaultError::ReadFailed(format!("{err:#} after {} bytes", writer.size()))));
+                }
+                Err(StreamError::Trap(err)) => return Err(err),
+            }
+        }
+        if let Some(expected) = expected_size.filter(|expected| *expected != writer.size()) {
+            return Ok(Err(VaultError::ReadFailed(format!(
+                "the body ended after {} of {expected} bytes",
+                writer.size()
+            ))));
+        }
+        let document = writer
+            .finish()
+            .and_then(|written| store.commit(written, &name, mime_type.as_deref(), &self.ctx.user));
+        Ok(document.map(|document| self.ctx.item(&store, document, name)).map_err(storage))
+    }
+}

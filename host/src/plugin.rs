@@ -1,0 +1,181 @@
+//! Plugins: connector components found by name in a plugin directory, compiled
+//! (or loaded from the compile cache), pre-linked, and described.
+
+use crate::context::{ActionContext, Capabilities};
+use crate::error::Error;
+use crate::manifest::{ActionInfo, ConnectorInfo};
+use crate::params::ParamSignature;
+use crate::platform::bindings::Connector;
+use crate::runtime::Runtime;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use wasmtime::Store;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{ComponentExportIndex, InstancePre};
+
+/// The file extension of connector components.
+pub const EXTENSION: &str = "wasm";
+
+/// A directory of connector components, `<name>.wasm` each.
+#[derive(Debug, Clone)]
+pub struct PluginDir {
+    dir: PathBuf,
+}
+
+impl PluginDir {
+    /// The plugins in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where connector `name` is (or would be) installed.
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.{EXTENSION}"))
+    }
+
+    /// The installed connector `name`.
+    pub fn find(&self, name: &str) -> Result<PathBuf, Error> {
+        let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let path = self.path_of(name);
+        if valid && path.is_file() {
+            return Ok(path);
+        }
+        Err(Error::ConnectorNotFound { name: name.to_string(), dir: self.dir.clone(), installed: self.names() })
+    }
+
+    /// The names of the installed connectors, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let path = entry.path();
+                (path.extension()? == EXTENSION).then(|| path.file_stem()?.to_str().map(str::to_string))?
+            })
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// A loaded connector, ready to run actions.
+pub struct Plugin {
+    pub(crate) info: ConnectorInfo,
+    pub(crate) pre: InstancePre<ActionContext>,
+    actions: Vec<Action>,
+    digest: String,
+    path: PathBuf,
+}
+
+/// One action: what the connector says about it, and its reflected signature.
+pub struct Action {
+    /// The action's description.
+    pub info: ActionInfo,
+    /// The parameters with their WIT types, in call order.
+    pub params: Vec<ParamSignature>,
+    pub(crate) export: ComponentExportIndex,
+}
+
+impl Runtime {
+    /// Loads the component at `path`: compiles it (or reuses cached code),
+    /// links it, and asks it to describe itself.
+    pub async fn load(&self, path: &Path) -> Result<Plugin, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadPlugin { path: path.to_path_buf(), source })?;
+        let digest = hex::encode(Sha256::digest(&bytes));
+        let component = self.compile(&bytes, &digest)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|err| Error::Link {
+            path: path.to_path_buf(),
+            message: format!("{err:#}"),
+        })?;
+
+        let info = describe(self, &pre, path).await?;
+        let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
+        let interface = component
+            .get_export_index(None, &info.actions_interface)
+            .ok_or_else(|| bad_plugin(format!("it does not export its actions interface {}", info.actions_interface)))?;
+        let ComponentItem::ComponentInstance(instance_type) = component
+            .component_type()
+            .exports(&self.engine)
+            .find(|(name, _)| *name == info.actions_interface)
+            .map(|(_, export)| export.ty)
+            .ok_or_else(|| bad_plugin(format!("no type for {}", info.actions_interface)))?
+        else {
+            return Err(bad_plugin(format!("{} is not an interface", info.actions_interface)));
+        };
+        let mut actions = Vec::new();
+        for (function, item) in instance_type.exports(&self.engine) {
+            let ComponentItem::ComponentFunc(func_type) = item.ty else { continue };
+            let action_info = info
+                .actions
+                .iter()
+                .find(|a| a.wit_name() == function)
+                .cloned()
+                .ok_or_else(|| bad_plugin(format!("its describe export does not describe action {function}")))?;
+            let export = component
+                .get_export_index(Some(&interface), function)
+                .ok_or_else(|| bad_plugin(format!("no export index for {function}")))?;
+            let params = func_type
+                .params()
+                .map(|(name, ty)| ParamSignature { name: name.replace('-', "_"), ty })
+                .collect();
+            actions.push(Action { info: action_info, params, export });
+        }
+        Ok(Plugin { info, pre, actions, digest, path: path.to_path_buf() })
+    }
+}
+
+/// Calls the component's `describe` export in a store that grants nothing.
+async fn describe(runtime: &Runtime, pre: &InstancePre<ActionContext>, path: &Path) -> Result<ConnectorInfo, Error> {
+    let context = ActionContext::new(Capabilities::inert("describe"), runtime.limits.memory);
+    let mut store = Store::new(&runtime.engine, context);
+    store.limiter(|context| &mut context.memory);
+    store.set_epoch_deadline(runtime.limits.time.as_millis() as u64 / crate::runtime::EPOCH_TICK.as_millis() as u64 + 1);
+    store.epoch_deadline_trap();
+    let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
+    let instance = pre.instantiate_async(&mut store).await.map_err(|err| bad_plugin(format!("cannot instantiate it: {err:#}")))?;
+    let connector = Connector::new(&mut store, &instance)
+        .map_err(|err| bad_plugin(format!("it does not export soar:connector/metadata: {err:#}")))?;
+    let info = connector
+        .soar_connector_metadata()
+        .call_describe(&mut store)
+        .await
+        .map_err(|err| bad_plugin(format!("its describe export failed: {err:#}")))?;
+    Ok(info.into())
+}
+
+impl Plugin {
+    /// What the connector says about itself.
+    pub fn info(&self) -> &ConnectorInfo {
+        &self.info
+    }
+
+    /// The SHA-256 of the component file (hex).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Where the component was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The actions, in WIT order.
+    pub fn actions(&self) -> &[Action] {
+        &self.actions
+    }
+
+    /// The action called `name` (`get ioc`, `get-ioc`, `get_ioc` or its identifier).
+    pub fn action(&self, name: &str) -> Result<&Action, Error> {
+        self.actions.iter().find(|action| action.info.answers_to(name)).ok_or_else(|| Error::UnknownAction {
+            connector: self.info.name.clone(),
+            action: name.to_string(),
+            known: self.actions.iter().map(|action| action.info.wit_name()).collect(),
+        })
+    }
+}

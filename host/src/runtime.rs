@@ -1,0 +1,133 @@
+//! The engine: one `Engine` and `Linker` per process, epoch-based interruption,
+//! the pooling allocator, and compiled code cached on disk.
+
+use crate::context::ActionContext;
+use crate::error::Error;
+use crate::sandbox::Limits;
+use crate::storage::fs::{private_dir, write_atomic};
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances: the granularity of the time limit.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// How the runtime is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Where compiled components are cached (`None`: compile every time).
+    pub cache_dir: Option<PathBuf>,
+    /// Limits for every action.
+    pub limits: Limits,
+    /// How many actions may run at once in this process (pool size).
+    pub max_concurrent_actions: u32,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self { cache_dir: None, limits: Limits::default(), max_concurrent_actions: 16 }
+    }
+}
+
+/// The engine and linker shared by every plugin and action.
+pub struct Runtime {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<ActionContext>,
+    pub(crate) limits: Limits,
+    cache_dir: Option<PathBuf>,
+}
+
+impl Runtime {
+    /// Builds the engine and linker, and starts the epoch ticker (which stops when
+    /// the runtime is dropped).
+    pub fn new(options: RuntimeOptions) -> Result<Self, Error> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let mut pool = PoolingAllocationConfig::default();
+        let instances = options.max_concurrent_actions.max(1);
+        pool.total_component_instances(instances)
+            .total_core_instances(instances * 8)
+            .total_memories(instances * 4)
+            .total_tables(instances * 8)
+            .max_memory_size(options.limits.memory);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(Error::engine)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::engine)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(Error::engine)?;
+        crate::platform::add_to_linker(&mut linker).map_err(Error::engine)?;
+
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|err| Error::Engine(format!("cannot start the epoch ticker: {err}")))?;
+
+        Ok(Self { engine, linker, limits: options.limits, cache_dir: options.cache_dir })
+    }
+
+    /// The limits applied to every action.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Compiles `bytes` (whose SHA-256 is `digest`), or loads the code compiled
+    /// earlier for the same bytes and the same engine settings.
+    pub(crate) fn compile(&self, bytes: &[u8], digest: &str) -> Result<Component, Error> {
+        let Some(cache) = &self.cache_dir else {
+            return Component::new(&self.engine, bytes).map_err(Error::compile);
+        };
+        let path = cache.join(format!("{digest}-{}.cwasm", self.engine_fingerprint()));
+        if path.exists() {
+            // SAFETY: only this host writes into the cache directory, which is
+            // private to the user (0700); files are named by the SHA-256 of the
+            // component and the engine's compatibility hash, written atomically,
+            // and wasmtime checks the engine compatibility again on load.
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(component) => return Ok(component),
+                Err(err) => tracing::warn!("ignoring unusable compile cache entry {}: {err:#}", path.display()),
+            }
+        }
+        let component = Component::new(&self.engine, bytes).map_err(Error::compile)?;
+        if let Err(err) = store_compiled(&component, cache, &path) {
+            tracing::warn!("could not cache compiled code in {}: {err:#}", cache.display());
+        }
+        Ok(component)
+    }
+
+    /// A hex digest of the engine's compatibility hash: compiled code is reused
+    /// only by an engine with the same version and settings.
+    fn engine_fingerprint(&self) -> String {
+        struct DigestHasher(Sha256);
+        impl Hasher for DigestHasher {
+            fn finish(&self) -> u64 {
+                0
+            }
+            fn write(&mut self, bytes: &[u8]) {
+                self.0.update(bytes);
+            }
+        }
+        let mut hasher = DigestHasher(Sha256::new());
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        hex::encode(&hasher.0.finalize()[..8])
+    }
+}
+
+fn store_compiled(component: &Component, cache: &Path, path: &Path) -> anyhow::Result<()> {
+    private_dir(cache)?;
+    write_atomic(path, &component.serialize()?)?;
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Containers and artifacts saved by ingestion actions.

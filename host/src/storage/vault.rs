@@ -1,0 +1,272 @@
+//! The vault on disk: content-addressed by SHA-1 (the SOAR vault id), with the
+//! SHA-256, names and MIME type kept beside each file. A file enters the vault
+//! only when it is complete; an interrupted download leaves nothing behind.
+
+use super::fs::{Lock, private_dir, sync_dir, write_atomic};
+use serde::{Deserialize, Serialize};
+use sha1::{Digest, Sha1};
+use sha2::Sha256;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use tempfile::NamedTempFile;
+
+/// Longest accepted file name, in bytes.
+const MAX_NAME: usize = 1024;
+/// Write buffer for downloads.
+const BUFFER: usize = 1 << 20;
+
+/// A document in the vault.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VaultDocument {
+    /// The host's numeric id.
+    pub id: u64,
+    /// SHA-1 of the contents (hex): the vault id.
+    pub vault_id: String,
+    /// SHA-256 of the contents (hex).
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type.
+    pub mime_type: String,
+    /// Every name the contents were added under, first one first.
+    pub names: Vec<String>,
+    /// When the contents were first added (RFC 3339).
+    pub create_time: String,
+    /// Who first added them.
+    pub user: String,
+}
+
+/// The vault under a data directory.
+#[derive(Debug, Clone)]
+pub struct VaultStore {
+    root: PathBuf,
+}
+
+impl VaultStore {
+    /// The vault at `<data_dir>/vault`.
+    pub fn new(data_dir: &Path) -> Self {
+        Self { root: data_dir.join("vault") }
+    }
+
+    /// Starts a new file; nothing is visible in the vault until [`commit`](Self::commit).
+    pub fn begin(&self) -> io::Result<VaultWriter> {
+        let tmp = self.root.join("tmp");
+        private_dir(&tmp)?;
+        let file = tempfile::Builder::new().prefix("download-").tempfile_in(&tmp)?;
+        Ok(VaultWriter { file: BufWriter::with_capacity(BUFFER, file), sha1: Sha1::new(), sha256: Sha256::new(), size: 0 })
+    }
+
+    /// Adds a finished file under `name`. Contents already in the vault are not
+    /// stored twice; `name` is added to their names.
+    pub fn commit(&self, written: WrittenFile, name: &str, mime_hint: Option<&str>, user: &str) -> io::Result<VaultDocument> {
+        check_name(name)?;
+        let content = self.content_path(&written.sha1);
+        let meta = meta_path(&content);
+        let _lock = Lock::exclusive(&self.root.join("index"))?;
+        if let Some(mut document) = self.read_document(&meta)? {
+            if !document.names.iter().any(|n| n == name) {
+                document.names.push(name.to_string());
+                write_atomic(&meta, &serde_json::to_vec_pretty(&document)?)?;
+            }
+            return Ok(document);
+        }
+        let dir = content.parent().expect("content paths have a parent");
+        private_dir(dir)?;
+        written.file.persist(&content).map_err(|err| err.error)?;
+        sync_dir(dir)?;
+        let document = VaultDocument {
+            id: self.next_id()?,
+            vault_id: written.sha1,
+            sha256: written.sha256,
+            size: written.size,
+            mime_type: mime_type(name, mime_hint),
+            names: vec![name.to_string()],
+            create_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            user: user.to_string(),
+        };
+        write_atomic(&meta, &serde_json::to_vec_pretty(&document)?)?;
+        Ok(document)
+    }
+
+    /// The document with vault id `vault_id`.
+    pub fn get(&self, vault_id: &str) -> io::Result<Option<VaultDocument>> {
+        if vault_id.len() != 40 || !vault_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        self.read_document(&meta_path(&self.content_path(&vault_id.to_ascii_lowercase())))
+    }
+
+    /// Every document, by id.
+    pub fn list(&self) -> io::Result<Vec<VaultDocument>> {
+        let mut documents = Vec::new();
+        for first in read_dir_names(&self.root)? {
+            if first.len() != 2 {
+                continue;
+            }
+            for second in read_dir_names(&self.root.join(&first))? {
+                for entry in read_dir_names(&self.root.join(&first).join(&second))? {
+                    if entry.ends_with(".json")
+                        && let Some(document) = self.read_document(&self.root.join(&first).join(&second).join(&entry))?
+                    {
+                        documents.push(document);
+                    }
+                }
+            }
+        }
+        documents.sort_by_key(|document| document.id);
+        Ok(documents)
+    }
+
+    /// Where the contents with SHA-1 `sha1` are kept (`ab/cd/abcd…`, as in SOAR).
+    pub fn content_path(&self, sha1: &str) -> PathBuf {
+        self.root.join(&sha1[..2]).join(&sha1[2..4]).join(sha1)
+    }
+
+    fn read_document(&self, meta: &Path) -> io::Result<Option<VaultDocument>> {
+        match std::fs::read(meta) {
+            Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The next document id; called with the index lock held.
+    fn next_id(&self) -> io::Result<u64> {
+        let counter = self.root.join("next-id");
+        let id = match std::fs::read_to_string(&counter) {
+            Ok(text) => text.trim().parse().unwrap_or(1),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => 1,
+            Err(err) => return Err(err),
+        };
+        write_atomic(&counter, (id + 1).to_string().as_bytes())?;
+        Ok(id)
+    }
+}
+
+/// A file being written to the vault; dropping it discards the contents.
+pub struct VaultWriter {
+    file: BufWriter<NamedTempFile>,
+    sha1: Sha1,
+    sha256: Sha256,
+    size: u64,
+}
+
+impl VaultWriter {
+    /// Appends `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.sha1.update(bytes);
+        self.sha256.update(bytes);
+        self.size += bytes.len() as u64;
+        self.file.write_all(bytes)
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Flushes the file to disk and computes its hashes.
+    pub fn finish(self) -> io::Result<WrittenFile> {
+        let file = self.file.into_inner().map_err(|err| err.into_error())?;
+        file.as_file().sync_all()?;
+        Ok(WrittenFile {
+            file,
+            sha1: hex::encode(self.sha1.finalize()),
+            sha256: hex::encode(self.sha256.finalize()),
+            size: self.size,
+        })
+    }
+}
+
+/// A complete file, ready to commit.
+pub struct WrittenFile {
+    file: NamedTempFile,
+    /// SHA-1 (hex).
+    pub sha1: String,
+    /// SHA-256 (hex).
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Rejects names that are empty, too long, or contain a path separator or NUL.
+pub fn check_name(name: &str) -> io::Result<()> {
+    if name.trim().is_empty() || name.len() > MAX_NAME || name.contains(['/', '\0']) || name == "." || name == ".." {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("'{name}' is not a valid file name (1 to {MAX_NAME} bytes, no '/')"),
+        ));
+    }
+    Ok(())
+}
+
+/// The MIME type from the name's extension, else the vendor's declared type.
+fn mime_type(name: &str, hint: Option<&str>) -> String {
+    if let Some(guess) = mime_guess::from_path(name).first() {
+        return guess.essence_str().to_string();
+    }
+    hint.and_then(|hint| hint.split(';').next())
+        .map(str::trim)
+        .filter(|hint| !hint.is_empty())
+        .unwrap_or("application/octet-stream")
+        .to_string()
+}
+
+fn meta_path(content: &Path) -> PathBuf {
+    content.with_extension("json")
+}
+
+fn read_dir_names(dir: &Path) -> io::Result<Vec<String>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.map(|entry| Ok(entry?.file_name().to_string_lossy().into_owned())).collect(),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(vault: &VaultStore, contents: &[u8], name: &str) -> VaultDocument {
+        let mut writer = vault.begin().unwrap();
+        writer.write(contents).unwrap();
+        vault.commit(writer.finish().unwrap(), name, Some("application/octet-stream"), "tester").unwrap()
+    }
+
+    #[test]
+    fn content_addressed_with_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = VaultStore::new(dir.path());
+        let first = add(&vault, b"hello", "a.txt");
+        assert_eq!(first.vault_id, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+        assert_eq!(first.sha256, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(first.mime_type, "text/plain");
+        let again = add(&vault, b"hello", "b.bin");
+        assert_eq!((again.id, again.names.clone()), (first.id, vec!["a.txt".to_string(), "b.bin".to_string()]));
+        let other = add(&vault, b"other", "c.zip");
+        assert_eq!((other.id, other.mime_type.as_str()), (first.id + 1, "application/zip"));
+        assert_eq!(std::fs::read(vault.content_path(&first.vault_id)).unwrap(), b"hello");
+        assert_eq!(vault.list().unwrap().len(), 2);
+        assert_eq!(vault.get(&first.vault_id).unwrap(), Some(again));
+    }
+
+    #[test]
+    fn abandoned_writes_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = VaultStore::new(dir.path());
+        let mut writer = vault.begin().unwrap();
+        writer.write(b"partial").unwrap();
+        drop(writer);
+        assert!(vault.list().unwrap().is_empty());
+        assert_eq!(std::fs::read_dir(dir.path().join("vault/tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for bad in ["", "a/b", "..", "x\0y"] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_name("message_2023-01-06_06:49:00.536505.zip").is_ok());
+    }
+}
