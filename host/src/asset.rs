@@ -39,7 +39,8 @@ impl Asset {
     /// Loads `path` and checks it against the connector's configuration variables.
     /// The asset's name (which keys its state) is the file name without extension.
     pub fn load(path: &Path, schema: &[ConfigInfo]) -> Result<Self, AssetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AssetError::Read { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| AssetError::Read { path: path.to_path_buf(), source })?;
         let table: toml::Table = text.parse().map_err(|err: toml::de::Error| AssetError::Syntax {
             path: path.to_path_buf(),
             message: err.to_string().trim().replace('\n', " "),
@@ -51,7 +52,10 @@ impl Asset {
         for (key, value) in table {
             let Some(variable) = schema.iter().find(|v| v.name == key) else {
                 let known: Vec<&str> = schema.iter().map(|v| v.name.as_str()).collect();
-                return Err(invalid(format!("unknown variable '{key}'; the connector's variables are {}", known.join(", "))));
+                return Err(invalid(format!(
+                    "unknown variable '{key}'; the connector's variables are {}",
+                    known.join(", ")
+                )));
             };
             let (text, inline) = resolve(&key, value, base).map_err(invalid)?;
             check_type(variable, &text).map_err(invalid)?;
@@ -59,7 +63,10 @@ impl Asset {
             values.insert(key, text);
         }
         if let Some(missing) = schema.iter().find(|v| v.required && !values.contains_key(&v.name)) {
-            return Err(invalid(format!("the required variable '{}' ({}) is missing", missing.name, missing.description)));
+            return Err(invalid(format!(
+                "the required variable '{}' ({}) is missing",
+                missing.name, missing.description
+            )));
         }
         if inline_secret && std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
             tracing::warn!(
@@ -137,7 +144,9 @@ fn check_type(variable: &ConfigInfo, text: &str) -> Result<(), String> {
         ConfigType::Boolean if !["true", "false"].contains(&text.to_ascii_lowercase().as_str()) => {
             Err(format!("'{name}' must be true or false, not '{text}'"))
         }
-        ConfigType::Numeric if text.trim().parse::<f64>().is_err() => Err(format!("'{name}' must be a number, not '{text}'")),
+        ConfigType::Numeric if text.trim().parse::<f64>().is_err() => {
+            Err(format!("'{name}' must be a number, not '{text}'"))
+        }
         _ if name == "base_url" => check_base_url(text),
         _ => Ok(()),
     }
@@ -156,7 +165,12 @@ mod tests {
     use super::*;
 
     fn schema() -> Vec<ConfigInfo> {
-        let var = |name: &str, ty, required| ConfigInfo { name: name.into(), description: format!("the {name}"), ty, required };
+        let var = |name: &str, ty, required| ConfigInfo {
+            name: name.into(),
+            description: format!("the {name}"),
+            ty,
+            required,
+        };
         vec![
             var("base_url", ConfigType::String, true),
             var("verify_server_cert", ConfigType::Boolean, false),
@@ -179,7 +193,8 @@ mod tests {
         assert_eq!(asset.value("client_secret"), Some("from-file"));
         assert!(asset.verify_server_cert());
         assert_eq!(asset.redact("token from-file here"), "token *** here");
-        let err = load("base_url = \"https://x.example\"\nclient_secret = { env = \"SOAR_TEST_UNSET_VARIABLE\" }\n").unwrap_err();
+        let err = load("base_url = \"https://x.example\"\nclient_secret = { env = \"SOAR_TEST_UNSET_VARIABLE\" }\n")
+            .unwrap_err();
         assert!(err.to_string().contains("SOAR_TEST_UNSET_VARIABLE"), "{err}");
     }
 
@@ -189,7 +204,10 @@ mod tests {
             ("base_url = ", "not valid TOML"),
             ("base_url = \"https://x\"\n", "'client_secret'"),
             ("base_url = \"x\"\nclient_secret = \"s\"\n", "'base_url'"),
-            ("base_url = \"https://x\"\nclient_secret = \"s\"\nverify_server_cert = \"maybe\"\n", "'verify_server_cert'"),
+            (
+                "base_url = \"https://x\"\nclient_secret = \"s\"\nverify_server_cert = \"maybe\"\n",
+                "'verify_server_cert'",
+            ),
             ("base_url = \"https://x\"\nclient_secret = \"s\"\nclient_secert = \"s\"\n", "'client_secert'"),
         ];
         for (text, expected) in cases {

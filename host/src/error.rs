@@ -59,7 +59,9 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Error::ConnectorNotFound { .. } => "unknown-connector",
-            Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => "bad-connector",
+            Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => {
+                "bad-connector"
+            }
             Error::UnknownAction { .. } => "unknown-action",
             Error::Param(_) => "invalid-parameter",
             Error::Asset(_) => "invalid-config",
@@ -71,9 +73,11 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::UnknownAction { .. } | Error::Param(_) | Error::Asset(_) => crate::exit::INVALID_INPUT,
-            Error::ConnectorNotFound { .. } | Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => {
-                crate::exit::CONNECTOR
-            }
+            Error::ConnectorNotFound { .. }
+            | Error::ReadPlugin { .. }
+            | Error::Compile(_)
+            | Error::Link { .. }
+            | Error::BadPlugin { .. } => crate::exit::CONNECTOR,
             Error::Engine(_) | Error::Host(_) => crate::exit::HOST,
         }
     }

@@ -46,7 +46,13 @@ pub struct InvokeOptions {
 impl InvokeOptions {
     /// Options with everything under `data_dir`, run by the current user.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self { data_dir: data_dir.into(), container: None, user: current_user(), progress: None, download_progress: None }
+        Self {
+            data_dir: data_dir.into(),
+            container: None,
+            user: current_user(),
+            progress: None,
+            download_progress: None,
+        }
     }
 }
 
@@ -157,13 +163,20 @@ impl ActionReport {
     pub fn from_error(error: &Error, parameter: Map<String, Value>) -> Self {
         let kind = match error {
             Error::ConnectorNotFound { .. } => FailureKind::UnknownConnector,
-            Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => FailureKind::BadConnector,
+            Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => {
+                FailureKind::BadConnector
+            }
             Error::UnknownAction { .. } => FailureKind::UnknownAction,
             Error::Param(_) => FailureKind::InvalidParameter,
             Error::Asset(_) => FailureKind::InvalidConfig,
             Error::Engine(_) | Error::Host(_) => FailureKind::HostError,
         };
-        let failure = Failure { kind, parameter: error.parameter().map(str::to_string), http_status: None, message: error.to_string() };
+        let failure = Failure {
+            kind,
+            parameter: error.parameter().map(str::to_string),
+            http_status: None,
+            message: error.to_string(),
+        };
         Self::failed(failure, parameter)
     }
 
@@ -186,7 +199,10 @@ impl Runtime {
     ) -> ActionReport {
         let echo = params.echo.clone();
         let failed = |kind, message: String| {
-            ActionReport::failed(Failure { kind, parameter: None, http_status: None, message: asset.redact(&message) }, echo.clone())
+            ActionReport::failed(
+                Failure { kind, parameter: None, http_status: None, message: asset.redact(&message) },
+                echo.clone(),
+            )
         };
         let hooks = match asset.value("base_url") {
             Some(base_url) => match OutboundPolicy::for_base_url(base_url, asset.verify_server_cert()) {
@@ -200,7 +216,12 @@ impl Runtime {
             hooks,
             config: ConfigCtx::new(asset.clone()),
             state: StateCtx::new(StateStore::for_asset(&options.data_dir, connector, asset.name())),
-            vault: VaultCtx::new(VaultStore::new(&options.data_dir), options.user, options.container, options.download_progress),
+            vault: VaultCtx::new(
+                VaultStore::new(&options.data_dir),
+                options.user,
+                options.container,
+                options.download_progress,
+            ),
             ingest: IngestCtx::default(),
             log: LogCtx::new(connector, options.progress),
         };
@@ -224,7 +245,10 @@ impl Runtime {
             Err(_elapsed) => failed(FailureKind::TimeLimit, self.time_limit_message()),
             Ok(Err(_)) if store.data().memory.exceeded() => failed(
                 FailureKind::MemoryLimit,
-                format!("The action was stopped: it needed more than the {} MiB memory limit", self.limits.memory >> 20),
+                format!(
+                    "The action was stopped: it needed more than the {} MiB memory limit",
+                    self.limits.memory >> 20
+                ),
             ),
             Ok(Err(trap)) if matches!(trap.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) => {
                 failed(FailureKind::TimeLimit, self.time_limit_message())
@@ -270,7 +294,11 @@ fn report_from(result: &Val, parameter: Map<String, Value>, asset: &Asset) -> Ac
                 message: fields.get("message").and_then(|v| string(v)).map(redact).unwrap_or_default(),
                 parameter,
                 data,
-                summary: fields.get("summary").and_then(|v| string(v)).map(json).unwrap_or_else(|| Value::Object(Map::new())),
+                summary: fields
+                    .get("summary")
+                    .and_then(|v| string(v))
+                    .map(json)
+                    .unwrap_or_else(|| Value::Object(Map::new())),
                 error: None,
             }
         }
@@ -289,7 +317,12 @@ fn report_from(result: &Val, parameter: Map<String, Value>, asset: &Asset) -> Ac
 
 fn failure_from(error: &Val, asset: &Asset) -> Failure {
     let Val::Variant(case, payload) = error else {
-        return Failure { kind: FailureKind::Crashed, parameter: None, http_status: None, message: format!("malformed action error {error:?}") };
+        return Failure {
+            kind: FailureKind::Crashed,
+            parameter: None,
+            http_status: None,
+            message: format!("malformed action error {error:?}"),
+        };
     };
     let kind = match case.as_str() {
         "invalid-parameter" => FailureKind::InvalidParameter,

@@ -55,7 +55,10 @@ pub fn bind(signature: &[ParamSignature], given: &[(String, String)]) -> Result<
         };
         if texts[index].replace(value.as_str()).is_some() {
             let name = &signature[index].name;
-            return Err(ParamError { name: name.clone(), message: format!("The '{name}' parameter is given more than once") });
+            return Err(ParamError {
+                name: name.clone(),
+                message: format!("The '{name}' parameter is given more than once"),
+            });
         }
     }
     let mut values = Vec::with_capacity(signature.len());
@@ -70,7 +73,10 @@ pub fn bind(signature: &[ParamSignature], given: &[(String, String)]) -> Result<
             }
             (_, None) => {
                 let name = &param.name;
-                return Err(ParamError { name: name.clone(), message: format!("The required parameter '{name}' is missing") });
+                return Err(ParamError {
+                    name: name.clone(),
+                    message: format!("The required parameter '{name}' is missing"),
+                });
             }
             (ty, Some(text)) => {
                 let (value, json) = convert(&param.name, ty, text)?;
@@ -108,7 +114,10 @@ pub fn type_name(ty: &Type) -> String {
 
 fn convert(name: &str, ty: &Type, text: &str) -> Result<(Val, Value), ParamError> {
     let error = |message: String| ParamError { name: name.to_string(), message };
-    let integer = || parse_integer(text).ok_or_else(|| error(format!("Please provide a valid integer value in the '{name}' parameter")));
+    let integer = || {
+        parse_integer(text)
+            .ok_or_else(|| error(format!("Please provide a valid integer value in the '{name}' parameter")))
+    };
     let range = |n: i64, min: i64, max: i64| {
         if n < 0 && min == 0 {
             Err(error(format!("Please provide a valid non-negative integer value in the '{name}' parameter")))
@@ -156,7 +165,10 @@ fn convert(name: &str, ty: &Type, text: &str) -> Result<(Val, Value), ParamError
             (value, Value::from(number))
         }
         other => {
-            return Err(error(format!("The '{name}' parameter has type {} which the command line cannot give", type_name(other))));
+            return Err(error(format!(
+                "The '{name}' parameter has type {} which the command line cannot give",
+                type_name(other)
+            )));
         }
     })
 }

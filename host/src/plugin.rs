@@ -89,16 +89,16 @@ impl Runtime {
         let bytes = std::fs::read(path).map_err(|source| Error::ReadPlugin { path: path.to_path_buf(), source })?;
         let digest = hex::encode(Sha256::digest(&bytes));
         let component = self.compile(&bytes, &digest)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|err| Error::Link {
-            path: path.to_path_buf(),
-            message: format!("{err:#}"),
-        })?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|err| Error::Link { path: path.to_path_buf(), message: format!("{err:#}") })?;
 
         let info = describe(self, &pre, path).await?;
         let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
-        let interface = component
-            .get_export_index(None, &info.actions_interface)
-            .ok_or_else(|| bad_plugin(format!("it does not export its actions interface {}", info.actions_interface)))?;
+        let interface = component.get_export_index(None, &info.actions_interface).ok_or_else(|| {
+            bad_plugin(format!("it does not export its actions interface {}", info.actions_interface))
+        })?;
         let ComponentItem::ComponentInstance(instance_type) = component
             .component_type()
             .exports(&self.engine)
@@ -120,10 +120,8 @@ impl Runtime {
             let export = component
                 .get_export_index(Some(&interface), function)
                 .ok_or_else(|| bad_plugin(format!("no export index for {function}")))?;
-            let params = func_type
-                .params()
-                .map(|(name, ty)| ParamSignature { name: name.replace('-', "_"), ty })
-                .collect();
+            let params =
+                func_type.params().map(|(name, ty)| ParamSignature { name: name.replace('-', "_"), ty }).collect();
             actions.push(Action { info: action_info, params, export });
         }
         Ok(Plugin { info, pre, actions, digest, path: path.to_path_buf() })
@@ -135,10 +133,12 @@ async fn describe(runtime: &Runtime, pre: &InstancePre<ActionContext>, path: &Pa
     let context = ActionContext::new(Capabilities::inert("describe"), runtime.limits.memory);
     let mut store = Store::new(&runtime.engine, context);
     store.limiter(|context| &mut context.memory);
-    store.set_epoch_deadline(runtime.limits.time.as_millis() as u64 / crate::runtime::EPOCH_TICK.as_millis() as u64 + 1);
+    store
+        .set_epoch_deadline(runtime.limits.time.as_millis() as u64 / crate::runtime::EPOCH_TICK.as_millis() as u64 + 1);
     store.epoch_deadline_trap();
     let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
-    let instance = pre.instantiate_async(&mut store).await.map_err(|err| bad_plugin(format!("cannot instantiate it: {err:#}")))?;
+    let instance =
+        pre.instantiate_async(&mut store).await.map_err(|err| bad_plugin(format!("cannot instantiate it: {err:#}")))?;
     let connector = Connector::new(&mut store, &instance)
         .map_err(|err| bad_plugin(format!("it does not export soar:connector/metadata: {err:#}")))?;
     let info = connector

@@ -1,1 +1,3 @@
+//! Vendor API simulators and the helpers the end-to-end tests share.
 
+pub mod sim;

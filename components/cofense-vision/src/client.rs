@@ -68,9 +68,9 @@ pub fn json_body(response: &Response) -> Result<Value, ActionError> {
         };
     }
     if content_type.contains("json") {
-        let value: Value = response.json().map_err(|err| {
-            ActionError::vendor(Some(status), format!("Unable to parse JSON response. Error: {err}"))
-        })?;
+        let value: Value = response
+            .json()
+            .map_err(|err| ActionError::vendor(Some(status), format!("Unable to parse JSON response. Error: {err}")))?;
         return if ok { Ok(value) } else { Err(error_status(response)) };
     }
     if content_type.contains("html") {

@@ -12,7 +12,8 @@ const SORT_FIELDS: &[&str] = &["updatedAt"];
 
 pub fn get_ioc(id: String, source: String) -> ActionOutcome {
     let vision = Vision::connect()?;
-    let request = vision.request(Method::Get, &format!("{IOCS}/{}", encode_path_segment(&id))).header(SOURCE_HEADER, source);
+    let request =
+        vision.request(Method::Get, &format!("{IOCS}/{}", encode_path_segment(&id))).header(SOURCE_HEADER, source);
     let response = vision.call(request)?;
     Output::new().data(&response["data"]).message("Fetched IOC successfully").into()
 }

@@ -30,7 +30,11 @@ impl Actions for CofenseVision {
         Err(ActionError::not_implemented("get message metadata"))
     }
 
-    fn get_message(_internet_message_id: String, _recipient_address: String, _password: Option<String>) -> ActionOutcome {
+    fn get_message(
+        _internet_message_id: String,
+        _recipient_address: String,
+        _password: Option<String>,
+    ) -> ActionOutcome {
         Err(ActionError::not_implemented("get message"))
     }
 
@@ -81,7 +85,12 @@ impl Actions for CofenseVision {
         Err(ActionError::not_implemented("delete quarantine job"))
     }
 
-    fn get_messagesearch_results(_id: u64, _page: Option<u32>, _size: Option<u32>, _sort: Option<String>) -> ActionOutcome {
+    fn get_messagesearch_results(
+        _id: u64,
+        _page: Option<u32>,
+        _size: Option<u32>,
+        _sort: Option<String>,
+    ) -> ActionOutcome {
         Err(ActionError::not_implemented("get messagesearch results"))
     }
 

@@ -14,16 +14,28 @@ pub fn test_connectivity() -> ActionOutcome {
     let vision = Vision::connect()?;
     // The health check is unauthenticated and sent without headers, as the
     // reference connector does.
-    let health = vision.auth().base().request(Method::Get, "/actuator/health").send().map_err(ActionError::from).map_err(failed)?;
+    let health = vision
+        .auth()
+        .base()
+        .request(Method::Get, "/actuator/health")
+        .send()
+        .map_err(ActionError::from)
+        .map_err(failed)?;
     let status = json_body(&health).map_err(failed)?;
     match status.get("status").and_then(Value::as_str) {
         Some("UP") => log::progress("Cofense Vision is up and running"),
         None if status.as_object().is_some_and(|o| o.is_empty()) => {
-            return Err(failed(ActionError::vendor(Some(health.status), "The server returned an unexpected empty response")));
+            return Err(failed(ActionError::vendor(
+                Some(health.status),
+                "The server returned an unexpected empty response",
+            )));
         }
         other => {
             let status = other.map_or_else(|| status["status"].to_string(), str::to_string);
-            return Err(failed(ActionError::vendor(Some(health.status), format!("Error message: Server status is {status}"))));
+            return Err(failed(ActionError::vendor(
+                Some(health.status),
+                format!("Error message: Server status is {status}"),
+            )));
         }
     }
     vision.auth().new_token().map_err(failed)?;
@@ -34,10 +46,16 @@ pub fn test_connectivity() -> ActionOutcome {
 pub fn get_message_attachment(md5: Option<String>, sha256: Option<String>, filename: String) -> ActionOutcome {
     let (md5, sha256) = (md5.filter(|v| !v.trim().is_empty()), sha256.filter(|v| !v.trim().is_empty()));
     if md5.is_none() && sha256.is_none() {
-        return Err(ActionError::invalid_parameter("md5", "Please provide a value for at least one of the hash parameters"));
+        return Err(ActionError::invalid_parameter(
+            "md5",
+            "Please provide a value for at least one of the hash parameters",
+        ));
     }
     if let Some(md5) = md5.as_deref().filter(|md5| !validate::is_md5(md5.trim())) {
-        return Err(ActionError::invalid_parameter("md5", format!("Please provide a valid MD5 hash in the 'md5' parameter, not '{md5}'")));
+        return Err(ActionError::invalid_parameter(
+            "md5",
+            format!("Please provide a valid MD5 hash in the 'md5' parameter, not '{md5}'"),
+        ));
     }
     if let Some(sha256) = sha256.as_deref().filter(|sha256| !validate::is_sha256(sha256.trim())) {
         return Err(ActionError::invalid_parameter(

@@ -18,9 +18,18 @@ pub struct Paging {
 impl Paging {
     /// Checks `size` (1..=2000) and `sort` (`field[:asc|desc]`, comma-separated,
     /// fields from `sort_fields`).
-    pub fn new(page: Option<u32>, size: Option<u32>, sort: Option<&str>, sort_fields: &[&str]) -> Result<Self, ActionError> {
+    pub fn new(
+        page: Option<u32>,
+        size: Option<u32>,
+        sort: Option<&str>,
+        sort_fields: &[&str],
+    ) -> Result<Self, ActionError> {
         let size = validate::non_zero_at_most("size", size.unwrap_or(DEFAULT_SIZE).into(), MAX_SIZE)? as u32;
-        Ok(Self { page: page.unwrap_or(DEFAULT_PAGE), size, sort: sort.map(|sort| parse_sort(sort, sort_fields)).transpose()?.unwrap_or_default() })
+        Ok(Self {
+            page: page.unwrap_or(DEFAULT_PAGE),
+            size,
+            sort: sort.map(|sort| parse_sort(sort, sort_fields)).transpose()?.unwrap_or_default(),
+        })
     }
 
     /// Adds `page`, `size` and one `sort=field,order` per sort item.
@@ -51,7 +60,9 @@ fn parse_sort(sort: &str, fields: &[&str]) -> Result<Vec<String>, ActionError> {
             let parts: Vec<&str> = item.split(':').map(str::trim).collect();
             match parts.as_slice() {
                 [field] if fields.contains(field) => Ok(field.to_string()),
-                [field, order] if fields.contains(field) && ["asc", "desc"].contains(order) => Ok(format!("{field},{order}")),
+                [field, order] if fields.contains(field) && ["asc", "desc"].contains(order) => {
+                    Ok(format!("{field},{order}"))
+                }
                 _ => Err(invalid()),
             }
         })

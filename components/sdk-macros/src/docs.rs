@@ -26,10 +26,7 @@ pub fn parse(docs: Option<&str>) -> Tagged {
             description.push(line);
         }
     }
-    Tagged {
-        description: join_paragraphs(&description),
-        tags,
-    }
+    Tagged { description: join_paragraphs(&description), tags }
 }
 
 /// Joins wrapped lines into paragraphs separated by a blank line.

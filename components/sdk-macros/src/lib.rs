@@ -24,8 +24,6 @@ pub fn connector(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as input::ConnectorInput);
     match model::load(&input) {
         Ok(model) => emit::connector(&input, &model).into(),
-        Err(message) => syn::Error::new(input.world.span(), message)
-            .to_compile_error()
-            .into(),
+        Err(message) => syn::Error::new(input.world.span(), message).to_compile_error().into(),
     }
 }

@@ -58,15 +58,12 @@ pub fn load(input: &ConnectorInput) -> Result<Model, String> {
     let mut main = None;
     for path in &input.wit {
         let path = manifest_dir.join(path.value());
-        let (package, _) = resolve
-            .push_path(&path)
-            .map_err(|err| format!("cannot read WIT at {}: {err:#}", path.display()))?;
+        let (package, _) =
+            resolve.push_path(&path).map_err(|err| format!("cannot read WIT at {}: {err:#}", path.display()))?;
         main = Some(package);
     }
     let main = main.ok_or("`wit` names no WIT package")?;
-    let world_id = resolve
-        .select_world(&[main], Some(&input.world.value()))
-        .map_err(|err| format!("{err:#}"))?;
+    let world_id = resolve.select_world(&[main], Some(&input.world.value())).map_err(|err| format!("{err:#}"))?;
     let world = &resolve.worlds[world_id];
 
     let mut actions_interface = None;
@@ -124,9 +121,10 @@ fn world_tags(tagged: &Tagged) -> Result<(String, String, Vec<Config>), String> 
             "product" => product = Some(text.clone()),
             "config" => {
                 let mut words = text.splitn(4, char::is_whitespace);
-                let (Some(var), Some(ty), Some(required)) = (words.next(), words.next(), words.next())
-                else {
-                    return Err(format!("`@config {text}`: expected `@config NAME TYPE required|optional DESCRIPTION`"));
+                let (Some(var), Some(ty), Some(required)) = (words.next(), words.next(), words.next()) else {
+                    return Err(format!(
+                        "`@config {text}`: expected `@config NAME TYPE required|optional DESCRIPTION`"
+                    ));
                 };
                 if !CONFIG_TYPES.contains(&ty) {
                     return Err(format!("`@config {var}`: type `{ty}` is not one of {CONFIG_TYPES:?}"));
@@ -167,13 +165,7 @@ fn action(resolve: &Resolve, function: &Function) -> Result<Action, String> {
                 Some(inner) => (type_name(resolve, &inner), false),
                 None => (type_name(resolve, &param.ty), true),
             };
-            Param {
-                name: param.name.replace('-', "_"),
-                description: String::new(),
-                ty,
-                required,
-                contains: Vec::new(),
-            }
+            Param { name: param.name.replace('-', "_"), description: String::new(), ty, required, contains: Vec::new() }
         })
         .collect();
     let (mut kind, mut read_only, mut identifier) = (None, false, None);

@@ -12,7 +12,8 @@ pub fn get(name: &str) -> Option<String> {
 
 /// The value of a configuration variable the connector cannot work without.
 pub fn required(name: &str) -> Result<String, ActionError> {
-    get(name).ok_or_else(|| ActionError::invalid_config(name, format!("The asset configuration needs a value for '{name}'")))
+    get(name)
+        .ok_or_else(|| ActionError::invalid_config(name, format!("The asset configuration needs a value for '{name}'")))
 }
 
 /// A boolean configuration variable (`true`/`false`), or `default` when unset.
@@ -28,12 +29,12 @@ pub fn flag(name: &str, default: bool) -> Result<bool, ActionError> {
 /// A positive integer configuration variable, or `default` when unset.
 pub fn positive_integer(name: &str, default: u32) -> Result<u32, ActionError> {
     let Some(value) = get(name) else { return Ok(default) };
-    crate::validate::parse_integer(&value)
-        .filter(|n| *n > 0)
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| {
-            ActionError::invalid_config(name, format!("Please provide a positive, non zero integer in config parameter \"{name}\""))
-        })
+    crate::validate::parse_integer(&value).filter(|n| *n > 0).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+        ActionError::invalid_config(
+            name,
+            format!("Please provide a positive, non zero integer in config parameter \"{name}\""),
+        )
+    })
 }
 
 /// The asset's `base_url`, parsed.

@@ -9,8 +9,21 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDel
 /// (`4/10/2022` is April 10) unless the first number cannot be a month
 /// (`15/09/2022`), as common date parsers do.
 const DATES: &[&str] = &[
-    "%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%m-%d-%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %B, %Y",
-    "%B %d %Y", "%B %d, %Y", "%d-%B-%Y", "%a %d %B %Y", "%a, %d %B %Y", "%a %B %d %Y",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%m-%d-%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%d %B %Y",
+    "%d %B, %Y",
+    "%B %d %Y",
+    "%B %d, %Y",
+    "%d-%B-%Y",
+    "%a %d %B %Y",
+    "%a, %d %B %Y",
+    "%a %B %d %Y",
 ];
 /// Time layouts that may follow a date, after `T` or a space.
 const TIMES: &[&str] = &["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"];
@@ -18,7 +31,12 @@ const TIMES: &[&str] = &["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"];
 /// Parses `text`, typed by a user into parameter `name`.
 pub fn parse(name: &str, text: &str) -> Result<DateTime<Utc>, ActionError> {
     parse_utc(text).ok_or_else(|| {
-        ActionError::invalid_parameter(name, format!("Please provide a valid date in the '{name}' parameter, for example 2022-04-17T14:05:44Z or 01 Mar 2021"))
+        ActionError::invalid_parameter(
+            name,
+            format!(
+                "Please provide a valid date in the '{name}' parameter, for example 2022-04-17T14:05:44Z or 01 Mar 2021"
+            ),
+        )
     })
 }
 

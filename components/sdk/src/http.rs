@@ -8,8 +8,8 @@ use std::rc::Rc;
 use std::time::Duration;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method as WasiMethod,
-    OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method as WasiMethod, OutgoingBody,
+    OutgoingRequest, RequestOptions, Scheme,
 };
 use wasi::io::streams::{InputStream, StreamError};
 
@@ -240,11 +240,7 @@ impl Request {
     /// The path and encoded query exactly as they go on the wire
     /// (`/v3/indicators?tql=typeName+IN+%28%27Address%27%29`).
     pub fn path_with_query(&self) -> String {
-        if self.query.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}?{}", self.path, encode_query(&self.query))
-        }
+        if self.query.is_empty() { self.path.clone() } else { format!("{}?{}", self.path, encode_query(&self.query)) }
     }
 
     /// The full URL, for messages.
@@ -488,7 +484,9 @@ impl HttpError {
             ErrorCode::DnsTimeout | ErrorCode::DnsError(_) => describe("the host name could not be resolved"),
             ErrorCode::ConnectionRefused => describe("connection refused"),
             ErrorCode::ConnectionTimeout => describe("timed out connecting"),
-            ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => describe("timed out waiting for the response"),
+            ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
+                describe("timed out waiting for the response")
+            }
             ErrorCode::ConnectionTerminated => describe("the server closed the connection"),
             ErrorCode::TlsCertificateError => describe("the server's TLS certificate is not trusted"),
             ErrorCode::TlsProtocolError | ErrorCode::TlsAlertReceived(_) => describe("TLS handshake failed"),
@@ -590,10 +588,16 @@ mod tests {
     #[test]
     fn query_encoding_matches_python_urlencode() {
         assert_eq!(
-            encode_query(&pairs(&[("fields", "tags"), ("tql", "typeName IN ('Address') AND summary CONTAINS '1.2.3.4'")])),
+            encode_query(&pairs(&[
+                ("fields", "tags"),
+                ("tql", "typeName IN ('Address') AND summary CONTAINS '1.2.3.4'")
+            ])),
             "fields=tags&tql=typeName+IN+%28%27Address%27%29+AND+summary+CONTAINS+%271.2.3.4%27"
         );
-        assert_eq!(encode_query(&pairs(&[("sort", "createdDate,desc"), ("sort", "id,asc")])), "sort=createdDate%2Cdesc&sort=id%2Casc");
+        assert_eq!(
+            encode_query(&pairs(&[("sort", "createdDate,desc"), ("sort", "id,asc")])),
+            "sort=createdDate%2Cdesc&sort=id%2Casc"
+        );
         assert_eq!(
             encode_query(&pairs(&[("internetMessageId", "<a.b@c>"), ("x", "~*")])),
             "internetMessageId=%3Ca.b%40c%3E&x=~%2A"

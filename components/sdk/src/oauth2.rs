@@ -81,7 +81,8 @@ impl ClientCredentials {
             ])
             .send()?;
         let parsed: Option<TokenResponse> = response.json().ok();
-        let Some(TokenResponse { access_token: Some(access_token), expires_in }) = parsed.filter(|_| response.is_success())
+        let Some(TokenResponse { access_token: Some(access_token), expires_in }) =
+            parsed.filter(|_| response.is_success())
         else {
             state::remove(STATE_KEY)?;
             return Err(ActionError::vendor(
@@ -94,7 +95,10 @@ impl ClientCredentials {
             ));
         };
         let expires_at = expires_in.map(|seconds| chrono::Utc::now().timestamp() + seconds);
-        state::set(STATE_KEY, &CachedToken { client_id: self.client_id.clone(), access_token: access_token.clone(), expires_at })?;
+        state::set(
+            STATE_KEY,
+            &CachedToken { client_id: self.client_id.clone(), access_token: access_token.clone(), expires_at },
+        )?;
         Ok(access_token)
     }
 

@@ -147,9 +147,9 @@ pub fn is_url(text: &str) -> bool {
     let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, host)| host);
     let host = match host_port.strip_prefix('[') {
         Some(v6) => return scheme_ok && v6.split_once(']').is_some_and(|(ip, _)| is_ipv6(ip)),
-        None => host_port.rsplit_once(':').map_or(host_port, |(host, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) { host } else { host_port }
-        }),
+        None => host_port
+            .rsplit_once(':')
+            .map_or(host_port, |(host, port)| if port.bytes().all(|b| b.is_ascii_digit()) { host } else { host_port }),
     };
     scheme_ok && !text.contains(char::is_whitespace) && (is_domain(host) || is_ipv4(host) || host == "localhost")
 }

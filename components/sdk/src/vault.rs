@@ -14,15 +14,13 @@ pub use crate::bindings::soar::connector::vault::VaultItem;
 pub fn add_response(name: &str, response: StreamingResponse) -> Result<VaultItem, ActionError> {
     let mime = response.header("content-type").map(str::to_string);
     let size = response.content_length();
-    response
-        .with_stream(|stream| host::add_stream(name, mime.as_deref(), stream, size))
-        .map_err(|error| match error {
-            VaultError::InvalidName(message) => ActionError::invalid_parameter("filename", message),
-            VaultError::ReadFailed(message) => {
-                ActionError::connection(format!("The download failed part-way and nothing was added to the vault: {message}"))
-            }
-            VaultError::Storage(message) => ActionError::platform(format!("Could not add file to the Vault: {message}")),
-        })
+    response.with_stream(|stream| host::add_stream(name, mime.as_deref(), stream, size)).map_err(|error| match error {
+        VaultError::InvalidName(message) => ActionError::invalid_parameter("filename", message),
+        VaultError::ReadFailed(message) => ActionError::connection(format!(
+            "The download failed part-way and nothing was added to the vault: {message}"
+        )),
+        VaultError::Storage(message) => ActionError::platform(format!("Could not add file to the Vault: {message}")),
+    })
 }
 
 impl VaultItem {

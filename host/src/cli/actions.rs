@@ -60,7 +60,8 @@ fn describe_json(plugin: &Plugin) -> serde_json::Value {
 
 fn describe_text(plugin: &Plugin) -> String {
     let info = plugin.info();
-    let mut out = format!("{} {} ({})\n{}\n\nConfiguration:\n", info.name, info.version, info.product, info.description);
+    let mut out =
+        format!("{} {} ({})\n{}\n\nConfiguration:\n", info.name, info.version, info.product, info.description);
     for var in &info.configuration {
         let required = if var.required { "required" } else { "optional" };
         let ty = serde_json::to_value(var.ty).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
@@ -69,13 +70,20 @@ fn describe_text(plugin: &Plugin) -> String {
     out += "\nActions:\n";
     for action in plugin.actions() {
         let info = &action.info;
-        let kind = serde_json::to_value(info.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let kind =
+            serde_json::to_value(info.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let access = if info.read_only { "read-only" } else { "changes data" };
-        out += &format!("\n  {}  [{kind}, {access}]\n    {}\n", info.wit_name(), info.description.replace('\n', "\n    "));
+        out +=
+            &format!("\n  {}  [{kind}, {access}]\n    {}\n", info.wit_name(), info.description.replace('\n', "\n    "));
         for (param, signature) in info.parameters.iter().zip(&action.params) {
             let required = if signature.required() { "required" } else { "optional" };
             let ty = params::type_name(&signature.ty);
-            out += &format!("      --param {}=<{}> ({required}): {}\n", param.name, ty.trim_start_matches("option<").trim_end_matches('>'), param.description);
+            out += &format!(
+                "      --param {}=<{}> ({required}): {}\n",
+                param.name,
+                ty.trim_start_matches("option<").trim_end_matches('>'),
+                param.description
+            );
         }
     }
     out

@@ -28,7 +28,11 @@ impl Host for IngestCtx {
         Ok(Err(IngestError::Storage("ingestion is not available to this action".into())))
     }
 
-    fn save_artifact(&mut self, _container_id: u64, _artifact: Artifact) -> wasmtime::Result<Result<Saved, IngestError>> {
+    fn save_artifact(
+        &mut self,
+        _container_id: u64,
+        _artifact: Artifact,
+    ) -> wasmtime::Result<Result<Saved, IngestError>> {
         Ok(Err(IngestError::Storage("ingestion is not available to this action".into())))
     }
 }

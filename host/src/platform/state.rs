@@ -47,7 +47,9 @@ fn unavailable(err: std::io::Error) -> StateError {
 
 impl Host for StateCtx {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, StateError>> {
-        Ok(self.store().and_then(|store| store.get(&key).map(|value| value.map(|v| v.to_string())).map_err(unavailable)))
+        Ok(self
+            .store()
+            .and_then(|store| store.get(&key).map(|value| value.map(|v| v.to_string())).map_err(unavailable)))
     }
 
     fn set(&mut self, key: String, value: String) -> wasmtime::Result<Result<(), StateError>> {

@@ -116,9 +116,8 @@ impl Host for VaultCtxView<'_> {
                 writer.size()
             ))));
         }
-        let document = writer
-            .finish()
-            .and_then(|written| store.commit(written, &name, mime_type.as_deref(), &self.ctx.user));
+        let document =
+            writer.finish().and_then(|written| store.commit(written, &name, mime_type.as_deref(), &self.ctx.user));
         Ok(document.map(|document| self.ctx.item(&store, document, name)).map_err(storage))
     }
 }

@@ -147,7 +147,8 @@ async fn send(
     mut request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
 ) -> Result<(http::Response<WasiBody>, impl Future<Output = Result<(), Error>> + Send + use<>), Error> {
-    let timeout = |pick: fn(&RequestOptions) -> Option<Duration>| options.as_ref().and_then(pick).unwrap_or(DEFAULT_TIMEOUT);
+    let timeout =
+        |pick: fn(&RequestOptions) -> Option<Duration>| options.as_ref().and_then(pick).unwrap_or(DEFAULT_TIMEOUT);
     let connect_timeout = timeout(|o| o.connect_timeout);
     let first_byte_timeout = timeout(|o| o.first_byte_timeout);
     let between_bytes_timeout = timeout(|o| o.between_bytes_timeout);
@@ -167,10 +168,9 @@ async fn send(
     *request.uri_mut() = Uri::try_from(path).map_err(|_| Error::HttpRequestUriInvalid)?;
 
     let (mut sender, connection) = if policy.https {
-        let tls = tls_connector(policy.verify_tls)
-            .connect(server_name(&policy.host)?, tcp)
-            .await
-            .map_err(|err| if err.kind() == std::io::ErrorKind::InvalidData { Error::TlsCertificateError } else { Error::Tls(err) })?;
+        let tls = tls_connector(policy.verify_tls).connect(server_name(&policy.host)?, tcp).await.map_err(|err| {
+            if err.kind() == std::io::ErrorKind::InvalidData { Error::TlsCertificateError } else { Error::Tls(err) }
+        })?;
         handshake(Box::new(tls), connect_timeout).await?
     } else {
         handshake(Box::new(tcp), connect_timeout).await?

@@ -15,7 +15,8 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("path has no parent directory"))?;
     private_dir(dir)?;
-    let mut file = tempfile::Builder::new().prefix(".tmp-").permissions(fs::Permissions::from_mode(0o600)).tempfile_in(dir)?;
+    let mut file =
+        tempfile::Builder::new().prefix(".tmp-").permissions(fs::Permissions::from_mode(0o600)).tempfile_in(dir)?;
     file.write_all(contents)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|err| err.error)?;
@@ -58,4 +59,3 @@ fn lock_file(path: &Path) -> io::Result<File> {
     }
     OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(lock)
 }
-

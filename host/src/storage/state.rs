@@ -63,7 +63,10 @@ impl StateStore {
     fn read(&self) -> io::Result<Map<String, Value>> {
         match std::fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("{} is not a JSON object: {err}", self.path.display()))
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} is not a JSON object: {err}", self.path.display()),
+                )
             }),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Map::new()),
             Err(err) => Err(err),

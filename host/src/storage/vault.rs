@@ -53,12 +53,23 @@ impl VaultStore {
         let tmp = self.root.join("tmp");
         private_dir(&tmp)?;
         let file = tempfile::Builder::new().prefix("download-").tempfile_in(&tmp)?;
-        Ok(VaultWriter { file: BufWriter::with_capacity(BUFFER, file), sha1: Sha1::new(), sha256: Sha256::new(), size: 0 })
+        Ok(VaultWriter {
+            file: BufWriter::with_capacity(BUFFER, file),
+            sha1: Sha1::new(),
+            sha256: Sha256::new(),
+            size: 0,
+        })
     }
 
     /// Adds a finished file under `name`. Contents already in the vault are not
     /// stored twice; `name` is added to their names.
-    pub fn commit(&self, written: WrittenFile, name: &str, mime_hint: Option<&str>, user: &str) -> io::Result<VaultDocument> {
+    pub fn commit(
+        &self,
+        written: WrittenFile,
+        name: &str,
+        mime_hint: Option<&str>,
+        user: &str,
+    ) -> io::Result<VaultDocument> {
         check_name(name)?;
         let content = self.content_path(&written.sha1);
         let meta = meta_path(&content);
@@ -106,7 +117,8 @@ impl VaultStore {
             for second in read_dir_names(&self.root.join(&first))? {
                 for entry in read_dir_names(&self.root.join(&first).join(&second))? {
                     if entry.ends_with(".json")
-                        && let Some(document) = self.read_document(&self.root.join(&first).join(&second).join(&entry))?
+                        && let Some(document) =
+                            self.read_document(&self.root.join(&first).join(&second).join(&entry))?
                     {
                         documents.push(document);
                     }
