@@ -1,3 +1,4 @@
 //! Vendor API simulators and the helpers the end-to-end tests share.
 
+pub mod harness;
 pub mod sim;

@@ -40,13 +40,18 @@ impl Vision {
         json_body(&self.auth.send(request)?)
     }
 
+    /// Sends an authenticated request and returns the raw response.
+    pub fn send(&self, request: Request) -> Result<Response, ActionError> {
+        self.auth.send(request)
+    }
+
     /// Sends an authenticated request and streams a successful body into the vault
     /// as `name`.
     pub fn download(&self, request: Request, name: &str) -> Result<VaultItem, ActionError> {
         let response = self.auth.open(request.without_header("Accept"))?;
         if !(200..300).contains(&response.status) {
             let response = response.read_all()?;
-            return Err(json_body(&response).err().unwrap_or_else(|| error_status(&response)));
+            return Err(json_body(&response).err().unwrap_or_else(|| status_error(&response)));
         }
         vault::add_response(name, response)
     }
@@ -71,7 +76,7 @@ pub fn json_body(response: &Response) -> Result<Value, ActionError> {
         let value: Value = response
             .json()
             .map_err(|err| ActionError::vendor(Some(status), format!("Unable to parse JSON response. Error: {err}")))?;
-        return if ok { Ok(value) } else { Err(error_status(response)) };
+        return if ok { Ok(value) } else { Err(status_error(response)) };
     }
     if content_type.contains("html") {
         return Err(ActionError::vendor(
@@ -85,7 +90,8 @@ pub fn json_body(response: &Response) -> Result<Value, ActionError> {
     ))
 }
 
-fn error_status(response: &Response) -> ActionError {
+/// `Error from server. Status code: 404, Data from server: ...`.
+pub fn status_error(response: &Response) -> ActionError {
     let retried = match response.attempts {
         1 => String::new(),
         n => format!(" (after {n} attempts)"),

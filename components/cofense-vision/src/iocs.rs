@@ -2,6 +2,7 @@
 
 use crate::client::Vision;
 use crate::paging::{Paging, python_bool};
+use serde_json::Map;
 use soar_sdk::dates;
 use soar_sdk::http::{Method, encode_path_segment};
 use soar_sdk::prelude::*;
@@ -9,12 +10,16 @@ use soar_sdk::prelude::*;
 const IOCS: &str = "/iocrepository/v1/iocs";
 const SOURCE_HEADER: &str = "X-Cofense-IOC-Source";
 const SORT_FIELDS: &[&str] = &["updatedAt"];
+const THREAT_TYPES: &[&str] = &["domain", "md5", "sender", "sha256", "subject", "url"];
+const REQUIRED_FIELDS: &[&str] = &["threat_type", "threat_value", "threat_level", "created_at", "source_id"];
+
+fn ioc_path(id: &str) -> String {
+    format!("{IOCS}/{}", encode_path_segment(id.trim()))
+}
 
 pub fn get_ioc(id: String, source: String) -> ActionOutcome {
     let vision = Vision::connect()?;
-    let request =
-        vision.request(Method::Get, &format!("{IOCS}/{}", encode_path_segment(&id))).header(SOURCE_HEADER, source);
-    let response = vision.call(request)?;
+    let response = vision.call(vision.request(Method::Get, &ioc_path(&id)).header(SOURCE_HEADER, source))?;
     Output::new().data(&response["data"]).message("Fetched IOC successfully").into()
 }
 
@@ -33,9 +38,137 @@ pub fn list_iocs(
         .page_and_size(vision.request(Method::Get, IOCS))
         .query("includeExpired", python_bool(include_expired.unwrap_or(false)))
         .query_opt("since", since.as_ref().map(dates::format_micros));
-    let request = paging.sort(request).header(SOURCE_HEADER, source);
-    let response = vision.call(request)?;
+    let response = vision.call(paging.sort(request).header(SOURCE_HEADER, source))?;
     let output = Output::new().data_items(response["data"].clone());
     let total = output.len();
     output.summary("total_iocs", total).into()
+}
+
+pub fn get_last_ioc(source: String) -> ActionOutcome {
+    let vision = Vision::connect()?;
+    let response = vision.call(vision.request(Method::Get, &format!("{IOCS}/last")).header(SOURCE_HEADER, source))?;
+    let ioc = &response["data"];
+    if ioc.is_null() || ioc.as_object().is_some_and(Map::is_empty) {
+        return Err(ActionError::vendor(None, "The server returned an unexpected empty response"));
+    }
+    let id = ioc["id"].as_str().unwrap_or_default().to_string();
+    Output::new()
+        .data(ioc)
+        // The reference connector's key was "ioc_id " (trailing space); fixed.
+        .summary("ioc_id", &id)
+        .message(format!("Get Last IOC Action succeeded, MD5 ID of fetched IOC : {id}"))
+        .into()
+}
+
+pub fn delete_ioc(id: String, source: String) -> ActionOutcome {
+    let vision = Vision::connect()?;
+    let response = vision.call(vision.request(Method::Delete, &ioc_path(&id)).header(SOURCE_HEADER, source))?;
+    let deleted = response["data"]["id"].as_str().unwrap_or(&id).to_string();
+    Output::new()
+        .data(&response["data"])
+        .message(format!("Delete IOC action ran successfully and IOC with MD5 ID {deleted} is deleted"))
+        .into()
+}
+
+pub fn update_ioc(id: String, expires_at: String) -> ActionOutcome {
+    let expires_at = dates::format_micros(&dates::parse("expires_at", &expires_at)?);
+    let vision = Vision::connect()?;
+    let body = json!({"data": {"type": "ioc", "metadata": {"quarantine": {"expires_at": expires_at}}}});
+    // As in the reference connector, this endpoint gets no source header.
+    let response = vision.call(vision.request(Method::Put, &ioc_path(&id)).json(&body))?;
+    let ioc = if response["data"].is_null() { json!({}) } else { response["data"].clone() };
+    Output::new().data(ioc).message("Updated the IOC successfully").into()
+}
+
+/// The IOC fields of `update iocs`, from the parameters or one `iocs_json` entry.
+#[derive(Default)]
+pub struct IocFields {
+    pub threat_type: Option<String>,
+    pub threat_value: Option<String>,
+    pub threat_level: Option<String>,
+    pub source_id: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub requested_expiration: Option<String>,
+}
+
+pub fn update_iocs(source: String, iocs_json: Option<String>, fields: IocFields) -> ActionOutcome {
+    let entries = match iocs_json.filter(|json| !json.trim().is_empty()) {
+        Some(json) => parse_iocs_json(&json)?,
+        None => vec![fields],
+    };
+    let now = dates::now();
+    let data = entries.into_iter().map(|fields| ioc_body(fields, &now)).collect::<Result<Vec<_>, _>>()?;
+    let vision = Vision::connect()?;
+    let response =
+        vision.call(vision.request(Method::Put, IOCS).header(SOURCE_HEADER, source).json(&json!({"data": data})))?;
+    let output = Output::new().data_items(response["data"].clone());
+    let total = output.len();
+    output.summary("total_iocs_updated", total).into()
+}
+
+fn parse_iocs_json(json: &str) -> Result<Vec<IocFields>, ActionError> {
+    let value: Value = serde_json::from_str(json).map_err(|err| {
+        ActionError::invalid_parameter("iocs_json", format!("Error occurred while parsing the provided JSON: {err}"))
+    })?;
+    let not_a_list =
+        || ActionError::invalid_parameter("iocs_json", "The 'iocs_json' parameter must be a JSON list of IOC objects");
+    let entries = value.as_array().filter(|entries| !entries.is_empty()).ok_or_else(not_a_list)?;
+    entries
+        .iter()
+        .map(|entry| {
+            let object = entry.as_object().ok_or_else(not_a_list)?;
+            let text = |key: &str| match object.get(key) {
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(Value::Null) | None => None,
+                Some(other) => Some(other.to_string()),
+            };
+            Ok(IocFields {
+                threat_type: text("threat_type"),
+                threat_value: text("threat_value"),
+                threat_level: text("threat_level"),
+                source_id: text("source_id"),
+                created_at: text("created_at"),
+                updated_at: text("updated_at"),
+                requested_expiration: text("requested_expiration"),
+            })
+        })
+        .collect()
+}
+
+fn ioc_body(fields: IocFields, now: &dates::DateTime<dates::Utc>) -> Result<Value, ActionError> {
+    let present = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+    let required =
+        [&fields.threat_type, &fields.threat_value, &fields.threat_level, &fields.created_at, &fields.source_id];
+    if !required.iter().all(|value| present(value)) {
+        return Err(ActionError::invalid_parameter(
+            "threat_type",
+            format!("Please provide all the required parameters: {}", REQUIRED_FIELDS.join(", ")),
+        ));
+    }
+    let threat_type = fields.threat_type.unwrap_or_default();
+    if !THREAT_TYPES.contains(&threat_type.trim().to_ascii_lowercase().as_str()) {
+        return Err(ActionError::invalid_parameter(
+            "threat_type",
+            "Please provide a valid value for 'threat_type'. Valid values are: Domain, MD5, Sender, SHA256, Subject, URL",
+        ));
+    }
+    let date = |name: &str, value: &str| dates::parse(name, value).map(|date| dates::format_micros(&date));
+    let mut source = json!({
+        "id": fields.source_id,
+        "threat_level": fields.threat_level,
+        "created_at": date("created_at", fields.created_at.as_deref().unwrap_or_default())?,
+        "updated_at": match fields.updated_at.filter(|v| !v.trim().is_empty()) {
+            Some(updated_at) => date("updated_at", &updated_at)?,
+            None => dates::format_micros(now),
+        },
+    });
+    if let Some(expiration) = fields.requested_expiration.filter(|v| !v.trim().is_empty()) {
+        source["requested_expiration"] = Value::from(date("requested_expiration", &expiration)?);
+    }
+    Ok(json!({
+        "type": "ioc",
+        "attributes": {"threat_type": threat_type, "threat_value": fields.threat_value},
+        "metadata": {"source": source},
+    }))
 }

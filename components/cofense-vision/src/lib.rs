@@ -9,6 +9,8 @@ mod client;
 mod iocs;
 mod messages;
 mod paging;
+mod quarantine;
+mod searches;
 
 use soar_sdk::prelude::*;
 
@@ -26,16 +28,12 @@ impl Actions for CofenseVision {
         messages::test_connectivity()
     }
 
-    fn get_message_metadata(_internet_message_id: String, _recipient_address: String) -> ActionOutcome {
-        Err(ActionError::not_implemented("get message metadata"))
+    fn get_message_metadata(internet_message_id: String, recipient_address: String) -> ActionOutcome {
+        messages::get_message_metadata(internet_message_id, recipient_address)
     }
 
-    fn get_message(
-        _internet_message_id: String,
-        _recipient_address: String,
-        _password: Option<String>,
-    ) -> ActionOutcome {
-        Err(ActionError::not_implemented("get message"))
+    fn get_message(internet_message_id: String, recipient_address: String, password: Option<String>) -> ActionOutcome {
+        messages::get_message(internet_message_id, recipient_address, password)
     }
 
     fn get_message_attachment(md5: Option<String>, sha256: Option<String>, filename: String) -> ActionOutcome {
@@ -43,106 +41,136 @@ impl Actions for CofenseVision {
     }
 
     fn list_quarantine_jobs(
-        _page: Option<u32>,
-        _size: Option<u32>,
-        _sort: Option<String>,
-        _exclude_quarantine_emails: Option<bool>,
-        _include_status: Option<String>,
-        _exclude_status: Option<String>,
-        _iocs: Option<String>,
-        _sources: Option<String>,
-        _modified_date_after: Option<String>,
-        _auto_quarantine: Option<bool>,
+        page: Option<u32>,
+        size: Option<u32>,
+        sort: Option<String>,
+        exclude_quarantine_emails: Option<bool>,
+        include_status: Option<String>,
+        exclude_status: Option<String>,
+        iocs: Option<String>,
+        sources: Option<String>,
+        modified_date_after: Option<String>,
+        auto_quarantine: Option<bool>,
     ) -> ActionOutcome {
-        Err(ActionError::not_implemented("list quarantine jobs"))
+        let filter = quarantine::JobFilter {
+            exclude_quarantine_emails,
+            include_status,
+            exclude_status,
+            iocs,
+            sources,
+            modified_date_after,
+            auto_quarantine,
+        };
+        quarantine::list_quarantine_jobs(page, size, sort, filter)
     }
 
-    fn create_quarantine_job(_quarantine_emails: String) -> ActionOutcome {
-        Err(ActionError::not_implemented("create quarantine job"))
+    fn create_quarantine_job(quarantine_emails: String) -> ActionOutcome {
+        quarantine::create_quarantine_job(quarantine_emails)
     }
 
-    fn restore_quarantine_job(_id: u64) -> ActionOutcome {
-        Err(ActionError::not_implemented("restore quarantine job"))
+    fn restore_quarantine_job(id: u64) -> ActionOutcome {
+        quarantine::restore_quarantine_job(id)
     }
 
-    fn list_message_searches(_page: Option<u32>, _size: Option<u32>, _sort: Option<String>) -> ActionOutcome {
-        Err(ActionError::not_implemented("list message searches"))
+    fn list_message_searches(page: Option<u32>, size: Option<u32>, sort: Option<String>) -> ActionOutcome {
+        searches::list_message_searches(page, size, sort)
     }
 
-    fn get_message_search(_id: u64) -> ActionOutcome {
-        Err(ActionError::not_implemented("get message search"))
+    fn get_message_search(id: u64) -> ActionOutcome {
+        searches::get_message_search(id)
     }
 
-    fn get_quarantine_job(_id: u64) -> ActionOutcome {
-        Err(ActionError::not_implemented("get quarantine job"))
+    fn get_quarantine_job(id: u64) -> ActionOutcome {
+        quarantine::get_quarantine_job(id)
     }
 
-    fn approve_quarantine_job(_id: u64, _message_count: Option<u32>) -> ActionOutcome {
-        Err(ActionError::not_implemented("approve quarantine job"))
+    fn approve_quarantine_job(id: u64, message_count: Option<u32>) -> ActionOutcome {
+        quarantine::approve_quarantine_job(id, message_count)
     }
 
-    fn delete_quarantine_job(_id: u64) -> ActionOutcome {
-        Err(ActionError::not_implemented("delete quarantine job"))
+    fn delete_quarantine_job(id: u64) -> ActionOutcome {
+        quarantine::delete_quarantine_job(id)
     }
 
-    fn get_messagesearch_results(
-        _id: u64,
-        _page: Option<u32>,
-        _size: Option<u32>,
-        _sort: Option<String>,
-    ) -> ActionOutcome {
-        Err(ActionError::not_implemented("get messagesearch results"))
+    fn get_messagesearch_results(id: u64, page: Option<u32>, size: Option<u32>, sort: Option<String>) -> ActionOutcome {
+        searches::get_message_search_results(id, page, size, sort)
     }
 
-    fn delete_ioc(_id: String, _source: String) -> ActionOutcome {
-        Err(ActionError::not_implemented("delete ioc"))
+    fn delete_ioc(id: String, source: String) -> ActionOutcome {
+        iocs::delete_ioc(id, source)
     }
 
-    fn stop_quarantine_job(_id: u64) -> ActionOutcome {
-        Err(ActionError::not_implemented("stop quarantine job"))
+    fn stop_quarantine_job(id: u64) -> ActionOutcome {
+        quarantine::stop_quarantine_job(id)
     }
 
     fn create_message_search(
-        _subjects: Option<String>,
-        _senders: Option<String>,
-        _attachment_names: Option<String>,
-        _attachment_hash_match_criteria: Option<String>,
-        _attachment_hashes: Option<String>,
-        _attachment_mime_types: Option<String>,
-        _attachment_exclude_mime_types: Option<String>,
-        _domain_match_criteria: Option<String>,
-        _domains: Option<String>,
-        _headers: Option<String>,
-        _internet_message_id: Option<String>,
-        _partial_ingest: Option<bool>,
-        _received_after_date: Option<String>,
-        _received_before_date: Option<String>,
-        _recipient: Option<String>,
-        _url: Option<String>,
+        subjects: Option<String>,
+        senders: Option<String>,
+        attachment_names: Option<String>,
+        attachment_hash_match_criteria: Option<String>,
+        attachment_hashes: Option<String>,
+        attachment_mime_types: Option<String>,
+        attachment_exclude_mime_types: Option<String>,
+        domain_match_criteria: Option<String>,
+        domains: Option<String>,
+        headers: Option<String>,
+        internet_message_id: Option<String>,
+        partial_ingest: Option<bool>,
+        received_after_date: Option<String>,
+        received_before_date: Option<String>,
+        recipient: Option<String>,
+        url: Option<String>,
     ) -> ActionOutcome {
-        Err(ActionError::not_implemented("create message search"))
+        searches::create_message_search(searches::SearchCriteria {
+            subjects,
+            senders,
+            attachment_names,
+            attachment_hash_match_criteria,
+            attachment_hashes,
+            attachment_mime_types,
+            attachment_exclude_mime_types,
+            domain_match_criteria,
+            domains,
+            headers,
+            internet_message_id,
+            partial_ingest,
+            received_after_date,
+            received_before_date,
+            recipient,
+            url,
+        })
     }
 
-    fn get_last_ioc(_source: String) -> ActionOutcome {
-        Err(ActionError::not_implemented("get last ioc"))
+    fn get_last_ioc(source: String) -> ActionOutcome {
+        iocs::get_last_ioc(source)
     }
 
     fn update_iocs(
-        _source: String,
-        _iocs_json: Option<String>,
-        _threat_type: Option<String>,
-        _threat_value: Option<String>,
-        _threat_level: Option<String>,
-        _source_id: Option<String>,
-        _created_at: Option<String>,
-        _updated_at: Option<String>,
-        _requested_expiration: Option<String>,
+        source: String,
+        iocs_json: Option<String>,
+        threat_type: Option<String>,
+        threat_value: Option<String>,
+        threat_level: Option<String>,
+        source_id: Option<String>,
+        created_at: Option<String>,
+        updated_at: Option<String>,
+        requested_expiration: Option<String>,
     ) -> ActionOutcome {
-        Err(ActionError::not_implemented("update iocs"))
+        let fields = iocs::IocFields {
+            threat_type,
+            threat_value,
+            threat_level,
+            source_id,
+            created_at,
+            updated_at,
+            requested_expiration,
+        };
+        iocs::update_iocs(source, iocs_json, fields)
     }
 
-    fn update_ioc(_id: String, _expires_at: String) -> ActionOutcome {
-        Err(ActionError::not_implemented("update ioc"))
+    fn update_ioc(id: String, expires_at: String) -> ActionOutcome {
+        iocs::update_ioc(id, expires_at)
     }
 
     fn list_iocs(
@@ -161,10 +189,10 @@ impl Actions for CofenseVision {
     }
 
     fn list_searchable_headers() -> ActionOutcome {
-        Err(ActionError::not_implemented("list searchable headers"))
+        messages::list_searchable_headers()
     }
 
     fn download_logs() -> ActionOutcome {
-        Err(ActionError::not_implemented("download logs"))
+        messages::download_logs()
     }
 }

@@ -1,10 +1,12 @@
 //! Messages, attachments and the server itself.
 
-use crate::client::{Vision, json_body};
+use crate::client::{Vision, json_body, status_error};
 use soar_sdk::http::Method;
 use soar_sdk::log;
 use soar_sdk::prelude::*;
 use soar_sdk::validate;
+
+const MESSAGES: &str = "/api/v4/messages";
 
 pub fn test_connectivity() -> ActionOutcome {
     let failed = |error: ActionError| {
@@ -41,6 +43,70 @@ pub fn test_connectivity() -> ActionOutcome {
     vision.auth().new_token().map_err(failed)?;
     log::progress("Test Connectivity Passed");
     Output::new().message("Test Connectivity Passed").into()
+}
+
+pub fn get_message_metadata(internet_message_id: String, recipient_address: String) -> ActionOutcome {
+    let vision = Vision::connect()?;
+    let request = vision
+        .request(Method::Get, "/api/v4/messages/metadata")
+        .query("internetMessageId", internet_message_id.trim())
+        .query("recipientAddress", recipient_address.trim());
+    let message = vision.call(request)?;
+    Output::new().data(message).message("Retrieved message metadata successfully").into()
+}
+
+/// Step 1 asks for a one-time download token; step 2 streams the zip into the vault.
+pub fn get_message(internet_message_id: String, recipient_address: String, password: Option<String>) -> ActionOutcome {
+    let vision = Vision::connect()?;
+    let mut body =
+        json!({"internetMessageId": internet_message_id.trim(), "recipientAddress": recipient_address.trim()});
+    if let Some(password) = password.filter(|p| !p.is_empty()) {
+        body["password"] = json!(password);
+    }
+    let response = vision.send(vision.request(Method::Post, MESSAGES).json(&body))?;
+    if !response.is_success() {
+        return Err(json_body(&response).err().unwrap_or_else(|| status_error(&response)));
+    }
+    let token = download_token(&response.text()).ok_or_else(|| {
+        ActionError::vendor(Some(response.status), "The server returned an unexpected empty response")
+    })?;
+    let name = timestamped("message", "zip");
+    let item = vision.download(vision.request(Method::Get, MESSAGES).query("token", token), &name)?;
+    Output::new().data(item.to_soar_json()).summary("vault_id", &item.vault_id).into()
+}
+
+/// The token of step 1 of `get message`: Vision sends it as bare text labelled
+/// `application/json`; a JSON string or `{"token": ...}` is accepted too.
+fn download_token(body: &str) -> Option<String> {
+    let body = body.trim();
+    let token = match serde_json::from_str::<Value>(body) {
+        Ok(Value::String(token)) => token,
+        Ok(Value::Object(object)) => object.get("token")?.as_str()?.to_string(),
+        _ => body.to_string(),
+    };
+    (!token.is_empty()).then_some(token)
+}
+
+pub fn list_searchable_headers() -> ActionOutcome {
+    let vision = Vision::connect()?;
+    let response = vision.call(vision.request(Method::Get, "/api/v4/config/searchableHeaders"))?;
+    let headers = response["headers"].as_array().cloned().unwrap_or_default();
+    headers
+        .iter()
+        .fold(Output::new(), |output, header| output.data(json!({"header": header})))
+        .message("Fetched searchable headers successfully")
+        .into()
+}
+
+pub fn download_logs() -> ActionOutcome {
+    let vision = Vision::connect()?;
+    let item = vision.download(vision.request(Method::Get, "/api/v4/download/logs"), &timestamped("logfile", "zip"))?;
+    Output::new().data(item.to_soar_json()).summary("vault_id", &item.vault_id).into()
+}
+
+/// `message_2023-01-06_06:49:00.536505.zip`: the reference connector's names (UTC).
+fn timestamped(prefix: &str, extension: &str) -> String {
+    format!("{prefix}_{}.{extension}", soar_sdk::dates::now().format("%Y-%m-%d_%H:%M:%S%.6f"))
 }
 
 pub fn get_message_attachment(md5: Option<String>, sha256: Option<String>, filename: String) -> ActionOutcome {
@@ -93,6 +159,15 @@ fn check_file_name(name: &str) -> Result<(), ActionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn download_tokens_in_every_form() {
+        assert_eq!(download_token(" abc123 ").as_deref(), Some("abc123"));
+        assert_eq!(download_token("\"abc123\"").as_deref(), Some("abc123"));
+        assert_eq!(download_token("{\"token\": \"abc\"}").as_deref(), Some("abc"));
+        assert_eq!(download_token("  "), None);
+        assert!(timestamped("message", "zip").starts_with("message_20"));
+    }
 
     #[test]
     fn file_names_need_an_extension() {

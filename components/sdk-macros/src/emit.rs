@@ -38,6 +38,9 @@ pub fn connector(input: &ConnectorInput, model: &Model) -> TokenStream {
             }
         }
 
+        // Component exports exist only in the WebAssembly build; native builds
+        // (unit tests of the connector's logic) have nothing to export.
+        #[cfg(target_arch = "wasm32")]
         __soar_connector::export!(#implementation with_types_in __soar_connector);
     }
 }

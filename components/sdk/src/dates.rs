@@ -3,7 +3,8 @@
 //! unless they carry an offset, which is applied.
 
 use crate::ActionError;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+pub use chrono::{DateTime, Utc};
 
 /// Date layouts, most specific first. Numeric day/month order is month-first
 /// (`4/10/2022` is April 10) unless the first number cannot be a month
@@ -27,6 +28,11 @@ const DATES: &[&str] = &[
 ];
 /// Time layouts that may follow a date, after `T` or a space.
 const TIMES: &[&str] = &["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"];
+
+/// The current time (UTC).
+pub fn now() -> DateTime<Utc> {
+    Utc::now()
+}
 
 /// Parses `text`, typed by a user into parameter `name`.
 pub fn parse(name: &str, text: &str) -> Result<DateTime<Utc>, ActionError> {

@@ -1,0 +1,68 @@
+//! A connector that tries to leave the sandbox. Each action attempts one thing a
+//! connector must not be able to do; the sandbox tests check that the host stops
+//! or refuses it and survives.
+
+use soar_sdk::http::{BaseUrl, Method};
+use soar_sdk::prelude::*;
+
+/// The probe.
+pub struct Probe;
+
+soar_sdk::connector! {
+    implementation: Probe,
+    world: "soar:sandbox-probe/probe",
+    wit: ["../../../wit/connector", "wit"],
+}
+
+impl Actions for Probe {
+    fn fetch(url: String) -> ActionOutcome {
+        let (base, path) = split_url(&url)?;
+        let response = base.request(Method::Get, &path).send()?;
+        Output::new().summary("status", response.status).into()
+    }
+
+    fn spin() -> ActionOutcome {
+        let mut counter: u64 = 0;
+        loop {
+            counter = std::hint::black_box(counter.wrapping_add(1));
+        }
+    }
+
+    fn nap(millis: u64) -> ActionOutcome {
+        soar_sdk::http::sleep(std::time::Duration::from_millis(millis));
+        Output::new().message("woke up").into()
+    }
+
+    fn hog() -> ActionOutcome {
+        let mut blocks: Vec<Vec<u8>> = Vec::new();
+        loop {
+            // Touch every block so it is really allocated.
+            blocks.push(vec![1u8; 1 << 20]);
+            std::hint::black_box(&blocks);
+        }
+    }
+
+    fn escape(address: String) -> ActionOutcome {
+        let reached = json!({
+            "filesystem": std::fs::read_dir("/").is_ok() || std::fs::read("/etc/passwd").is_ok(),
+            "environment": std::env::vars().count() > 0,
+            "arguments": std::env::args().count() > 0,
+            "socket": std::net::TcpStream::connect(address.as_str()).is_ok(),
+        });
+        Output::new().data(reached).into()
+    }
+
+    fn crash() -> ActionOutcome {
+        panic!("the probe crashed on purpose")
+    }
+}
+
+fn split_url(url: &str) -> Result<(BaseUrl, String), ActionError> {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let (origin, path) = match url[scheme_end..].find('/') {
+        Some(i) => url.split_at(scheme_end + i),
+        None => (url, "/"),
+    };
+    let base = BaseUrl::parse(origin).map_err(|reason| ActionError::invalid_parameter("url", reason))?;
+    Ok((base, path.to_string()))
+}

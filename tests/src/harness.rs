@@ -1,0 +1,199 @@
+//! What the end-to-end tests share: the real `host` binary and installed
+//! components, a private data directory per test, and the spec's data paths.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use tempfile::TempDir;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The `host` binary under test (`SOAR_HOST_BIN`, or the release build).
+pub fn host_binary() -> PathBuf {
+    let path = std::env::var_os("SOAR_HOST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/release/host"));
+    assert!(path.is_file(), "{} is missing: run `make build` (or `make test`) first", path.display());
+    path
+}
+
+/// The directory of components built for the tests (`SOAR_TEST_PLUGIN_DIR`, or
+/// `target/plugins`, filled by `make build`).
+pub fn plugin_dir() -> PathBuf {
+    let dir = std::env::var_os("SOAR_TEST_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/plugins"));
+    assert!(dir.join("cofense.wasm").is_file(), "{} has no components: run `make build` first", dir.display());
+    dir
+}
+
+/// A component built for the tests, by file name (`cofense.wasm`, `sandbox_probe.wasm`).
+pub fn component(name: &str) -> PathBuf {
+    let path = plugin_dir().join(name);
+    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
+    path
+}
+
+/// One test's private world: data directory, assets, and a compile cache shared by
+/// all tests (so each component is compiled once per run).
+pub struct HostEnv {
+    dir: TempDir,
+    plugin_dir: PathBuf,
+}
+
+/// What one `host` run produced.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code.
+    pub code: i32,
+    /// stdout parsed as JSON (`Null` if it is not JSON).
+    pub json: Value,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+            stdout,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with the whole output unless the action succeeded.
+    pub fn success(self) -> Self {
+        assert!(self.code == 0 && self.json["status"] == "success", "expected success, got {self:#?}");
+        self
+    }
+
+    /// Panics unless the run failed with `kind` and exit code `code`; returns the
+    /// error message.
+    pub fn failure(&self, kind: &str, code: i32) -> String {
+        assert_eq!((self.code, self.json["status"].as_str(), self.json["error"]["kind"].as_str()), (code, Some("failed"), Some(kind)), "{self:#?}");
+        let message = self.json["message"].as_str().unwrap_or_default().to_string();
+        assert!(self.stderr.contains(&message), "the error is not on stderr: {self:#?}");
+        message
+    }
+
+    /// The `data` items.
+    pub fn data(&self) -> &Vec<Value> {
+        self.json["data"].as_array().unwrap_or_else(|| panic!("no data in {self:#?}"))
+    }
+}
+
+impl HostEnv {
+    /// A fresh environment using the test components.
+    pub fn new() -> Self {
+        Self::with_plugins(plugin_dir())
+    }
+
+    /// A fresh environment using the components in `plugin_dir`.
+    pub fn with_plugins(plugin_dir: PathBuf) -> Self {
+        Self { dir: tempfile::tempdir().expect("temporary directory"), plugin_dir }
+    }
+
+    /// The data directory (state, vault, containers).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Writes an asset file called `<name>.toml` with `contents` (mode 0600).
+    pub fn asset(&self, name: &str, contents: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, contents).expect("write asset");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod asset");
+        path
+    }
+
+    /// A `host` command with this environment's directories.
+    pub fn command(&self) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(host_binary());
+        command
+            .arg("--plugin-dir")
+            .arg(&self.plugin_dir)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--cache-dir")
+            .arg(workspace().join("target/test-cache"))
+            .env_remove("SOAR_ASSET")
+            .env_remove("SOAR_LOG")
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Runs `host` with `args`.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let output = self.command().args(args).output().await.expect("run host");
+        Run::from(output)
+    }
+
+    /// Runs `host invoke <connector> <action> --asset <asset> --param ...`.
+    pub async fn invoke(&self, connector: &str, action: &str, asset: &Path, params: &[(&str, &str)]) -> Run {
+        let mut args = vec!["invoke".to_string(), connector.into(), action.into(), "--asset".into(), asset.display().to_string()];
+        for (name, value) in params {
+            args.push("--param".into());
+            args.push(format!("{name}={value}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(&args).await
+    }
+}
+
+impl Default for HostEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The `action_result.data.*`, `action_result.summary.*` and `action_result.message`
+/// paths the specification documents for `action` (as named in the spec, `get ioc`),
+/// without the `action_result.` prefix (`data.*.id`).
+pub fn documented_paths(spec: &str, action: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(workspace().join("tests/spec").join(spec)).expect("spec file");
+    let heading = format!("## action: '{action}'");
+    let section = text.split(&heading).nth(1).unwrap_or_else(|| panic!("no {heading} in {spec}"));
+    let section = section.split("\n## action").next().unwrap_or_default();
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("action_result."))
+        .filter_map(|line| line.split(" |").next())
+        .map(|path| path.trim().replace("\\*", "*"))
+        .filter(|path| path.starts_with("data") || path.starts_with("summary") || path == "message")
+        .collect()
+}
+
+/// The documented paths absent from `result`. A `*` step matches if any array
+/// element continues the path; a key whose value is `null` is present.
+pub fn missing_paths(result: &Value, paths: &[String]) -> Vec<String> {
+    paths.iter().filter(|path| !has_path(result, &path.split('.').collect::<Vec<_>>())).cloned().collect()
+}
+
+fn has_path(value: &Value, steps: &[&str]) -> bool {
+    let Some((step, rest)) = steps.split_first() else { return true };
+    match (*step, value) {
+        ("*", Value::Array(items)) => items.iter().any(|item| has_path(item, rest)),
+        // SOAR documents a scalar `data` or `summary` of actions that return none.
+        ("*", _) => false,
+        (key, Value::Object(object)) => match object.get(key) {
+            Some(Value::Null) => rest.is_empty() || rest == ["*"],
+            Some(child) => has_path(child, rest),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// Asserts every documented data path of `action` is in `result`.
+pub fn assert_documented_paths(spec: &str, action: &str, result: &Value) {
+    let paths = documented_paths(spec, action);
+    assert!(!paths.is_empty(), "the spec documents no paths for {action}");
+    let missing = missing_paths(result, &paths);
+    assert!(missing.is_empty(), "{action}: documented paths missing from the result: {missing:#?}\nresult: {result:#}");
+}

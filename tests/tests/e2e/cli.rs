@@ -1,0 +1,137 @@
+//! The command line: finding connectors and actions, asset files, exit codes.
+
+use soar_host::exit;
+use soar_tests::harness::HostEnv;
+
+const PROBE_ASSET: &str = "base_url = \"http://127.0.0.1:9\"\n";
+
+#[tokio::test]
+async fn unknown_connector_is_named_with_the_installed_ones() {
+    let env = HostEnv::new();
+    let asset = env.asset("probe", PROBE_ASSET);
+    let run = env.invoke("nosuch", "get-ioc", &asset, &[]).await;
+    let message = run.failure("unknown-connector", exit::CONNECTOR);
+    assert!(message.contains("'nosuch'") && message.contains("cofense"), "{message}");
+}
+
+#[tokio::test]
+async fn unknown_action_lists_the_actions() {
+    let env = HostEnv::new();
+    let asset = env.asset("cofense", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\n");
+    let run = env.invoke("cofense", "get-iocs", &asset, &[]).await;
+    let message = run.failure("unknown-action", exit::INVALID_INPUT);
+    assert!(message.contains("'get-iocs'") && message.contains("get-ioc,"), "{message}");
+}
+
+#[tokio::test]
+async fn actions_are_found_by_every_spelling() {
+    let env = HostEnv::new();
+    let asset = env.asset("probe", PROBE_ASSET);
+    for spelling in ["crash", "CRASH", "crash"] {
+        let run = env.invoke("sandbox_probe", spelling, &asset, &[]).await;
+        run.failure("crashed", exit::SANDBOX);
+    }
+    let asset = env.asset("cofense", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\n");
+    for spelling in ["get messagesearch results", "get-messagesearch-results", "get_message_search_results"] {
+        let run = env.invoke("cofense", spelling, &asset, &[("id", "0")]).await;
+        assert_eq!(run.json["error"]["parameter"], "id", "{spelling}: {run:#?}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_asset_files_name_the_file_and_variable() {
+    let env = HostEnv::new();
+    let cases = [
+        ("broken", "base_url = \"http://x\nclient_id = 1", "not valid TOML"),
+        ("missing", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\n", "'client_secret'"),
+        ("typo", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\nclientid = \"c\"\n", "'clientid'"),
+        ("badurl", "base_url = \"vision.example.com\"\nclient_id = \"a\"\nclient_secret = \"b\"\n", "'base_url'"),
+        ("badbool", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\nverify_server_cert = \"sometimes\"\n", "'verify_server_cert'"),
+    ];
+    for (name, contents, expected) in cases {
+        let asset = env.asset(name, contents);
+        let run = env.invoke("cofense", "get-ioc", &asset, &[("id", "x"), ("source", "y")]).await;
+        let message = run.failure("invalid-config", exit::INVALID_INPUT);
+        assert!(message.contains(&format!("{name}.toml")) && message.contains(expected), "{name}: {message}");
+    }
+    let run = env.invoke("cofense", "get-ioc", &env.data_dir().join("absent.toml"), &[("id", "x"), ("source", "y")]).await;
+    let message = run.failure("invalid-config", exit::INVALID_INPUT);
+    assert!(message.contains("absent.toml"), "{message}");
+}
+
+#[tokio::test]
+async fn secrets_come_from_the_environment_or_files_and_never_show() {
+    let env = HostEnv::new();
+    let secret_file = env.data_dir().with_file_name("secret.txt");
+    std::fs::write(&secret_file, "file-secret-value\n").unwrap();
+    let asset = env.asset(
+        "cofense",
+        &format!("base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = {{ file = \"{}\" }}\n", secret_file.display()),
+    );
+    let run = env.invoke("cofense", "test-connectivity", &asset, &[]).await;
+    run.failure("connection", exit::ACTION_FAILED);
+    assert!(!run.stdout.contains("file-secret-value") && !run.stderr.contains("file-secret-value"));
+
+    let asset = env.asset("fromenv", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = { env = \"SOAR_TEST_SECRET\" }\n");
+    let output = env
+        .command()
+        .args(["invoke", "cofense", "test-connectivity", "--asset"])
+        .arg(&asset)
+        .env("SOAR_TEST_SECRET", "env-secret-value")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(exit::ACTION_FAILED));
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(all.contains("connection refused") && !all.contains("env-secret-value"), "{all}");
+}
+
+#[tokio::test]
+async fn actions_are_listed_from_the_component() {
+    let env = HostEnv::new();
+    let run = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let actions = run.json["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 23);
+    let list_iocs = actions.iter().find(|a| a["name"] == "list iocs").unwrap();
+    assert_eq!(list_iocs["kind"], "investigate");
+    assert_eq!(list_iocs["read_only"], true);
+    assert_eq!(list_iocs["command"], "list-iocs");
+    let include_expired = list_iocs["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "include_expired").unwrap();
+    assert_eq!((include_expired["type"].as_str(), include_expired["required"].as_bool()), (Some("bool"), Some(false)));
+    let source = list_iocs["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "source").unwrap();
+    assert_eq!(source["required"], true);
+    assert_eq!(source["contains"], serde_json::json!(["cofense vision source"]));
+    assert!(source["description"].as_str().unwrap().starts_with("A single IOC source value"));
+    let secret = run.json["configuration"].as_array().unwrap().iter().find(|c| c["name"] == "client_secret").unwrap();
+    assert_eq!(secret["type"], "password");
+    let identifiers: Vec<&str> = actions.iter().filter_map(|a| a["identifier"].as_str()).collect();
+    assert!(identifiers.contains(&"get_message_search_results"));
+
+    let run = env.run(&["actions", "cofense"]).await;
+    assert!(run.code == 0 && run.stdout.contains("--param include_expired=<bool> (optional)"), "{run:#?}");
+}
+
+#[tokio::test]
+async fn parameters_are_typed_and_named() {
+    let env = HostEnv::new();
+    let asset = env.asset("cofense", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\n");
+    let cases: [(&[(&str, &str)], &str, &str); 6] = [
+        (&[("source", "s"), ("page", "-1")], "page", "Please provide a valid non-negative integer value in the 'page' parameter"),
+        (&[("source", "s"), ("page", "two")], "page", "Please provide a valid integer value in the 'page' parameter"),
+        (&[("source", "s"), ("include_expired", "perhaps")], "include_expired", "Please provide true or false in the 'include_expired' parameter"),
+        (&[("page", "1")], "source", "The required parameter 'source' is missing"),
+        (&[("source", "s"), ("colour", "red")], "colour", "Unknown parameter 'colour'"),
+        (&[("source", "s"), ("source", "t")], "source", "The 'source' parameter is given more than once"),
+    ];
+    for (params, parameter, expected) in cases {
+        let run = env.invoke("cofense", "list-iocs", &asset, params).await;
+        let message = run.failure("invalid-parameter", exit::INVALID_INPUT);
+        assert!(message.starts_with(expected), "{message}");
+        assert_eq!(run.json["error"]["parameter"], parameter);
+    }
+    // Spec spelling and WIT spelling both work, and floats that are integers too.
+    let run = env.invoke("cofense", "list-iocs", &asset, &[("source", "s"), ("include-expired", "true"), ("page", "3.0"), ("size", "0")]).await;
+    run.failure("invalid-parameter", exit::INVALID_INPUT);
+    assert_eq!(run.json["parameter"], serde_json::json!({"source": "s", "include_expired": true, "page": 3, "size": 0}));
+}

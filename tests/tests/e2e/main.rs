@@ -1,0 +1,5 @@
+//! End-to-end tests: real components, the real `host` binary (or library), and the
+//! vendor simulators over loopback. `make test` builds everything they need first.
+
+mod cli;
+mod sandbox;

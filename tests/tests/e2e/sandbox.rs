@@ -1,0 +1,144 @@
+//! The sandbox: outbound requests only to the asset's `base_url`, time and memory
+//! limits, no filesystem, sockets or environment. The probe component tries each
+//! escape; the host must stop or refuse it, say so clearly, and carry on.
+
+use soar_host::{Asset, InvokeOptions, Limits, PluginDir, Runtime, RuntimeOptions, Status, exit, params};
+use soar_tests::harness::{HostEnv, component};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+/// A bare HTTP server that answers 200 to everything and counts connections.
+async fn counting_server() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut request = vec![0u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+        }
+    });
+    (url, connections)
+}
+
+fn probe_asset(env: &HostEnv, base_url: &str) -> std::path::PathBuf {
+    env.asset("probe", &format!("base_url = \"{base_url}\"\n"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_outside_base_url_are_denied() {
+    let (allowed, allowed_hits) = counting_server().await;
+    let (other, other_hits) = counting_server().await;
+    let env = HostEnv::new();
+    let asset = probe_asset(&env, &allowed);
+
+    let run = env.invoke("sandbox_probe", "fetch", &asset, &[("url", &format!("{allowed}/ok"))]).await.success();
+    assert_eq!(run.json["summary"]["status"], 200);
+    assert_eq!(allowed_hits.load(Ordering::SeqCst), 1);
+
+    let port = allowed.rsplit(':').next().unwrap();
+    for url in [format!("{other}/x"), format!("https://127.0.0.1:{port}/x"), format!("http://localhost:{port}/x"), "http://169.254.169.254/latest/meta-data".to_string()] {
+        let run = env.invoke("sandbox_probe", "fetch", &asset, &[("url", &url)]).await;
+        let message = run.failure("http-request-denied", exit::SANDBOX);
+        assert!(message.starts_with("HttpRequestDenied:") && message.contains(url.trim_end_matches("/x")), "{message}");
+    }
+    assert_eq!(other_hits.load(Ordering::SeqCst), 0, "the other server must never be contacted");
+    assert_eq!(allowed_hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_busy_loop_is_stopped_by_the_time_limit() {
+    let env = HostEnv::new();
+    let asset = probe_asset(&env, "http://127.0.0.1:9");
+    let started = Instant::now();
+    let run = env.run(&["invoke", "sandbox_probe", "spin", "--asset", asset.to_str().unwrap(), "--timeout", "1"]).await;
+    let message = run.failure("time-limit", exit::SANDBOX);
+    assert!(message.contains("1 s time limit"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_blocked_host_call_is_stopped_by_the_time_limit() {
+    let env = HostEnv::new();
+    let asset = probe_asset(&env, "http://127.0.0.1:9");
+    let started = Instant::now();
+    let run = env
+        .run(&["invoke", "sandbox_probe", "nap", "--param", "millis=60000", "--asset", asset.to_str().unwrap(), "--timeout", "1"])
+        .await;
+    run.failure("time-limit", exit::SANDBOX);
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn unbounded_allocation_is_stopped_by_the_memory_limit() {
+    let env = HostEnv::new();
+    let asset = probe_asset(&env, "http://127.0.0.1:9");
+    let run = env.run(&["invoke", "sandbox_probe", "hog", "--asset", asset.to_str().unwrap(), "--memory", "64"]).await;
+    let message = run.failure("memory-limit", exit::SANDBOX);
+    assert!(message.contains("64 MiB memory limit"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_filesystem_environment_arguments_or_sockets() {
+    let (server, hits) = counting_server().await;
+    let env = HostEnv::new();
+    let asset = probe_asset(&env, &server);
+    let address = server.trim_start_matches("http://");
+    let output = env
+        .command()
+        .args(["invoke", "sandbox_probe", "escape", "--param", &format!("address={address}"), "--asset"])
+        .arg(&asset)
+        .env("SOAR_PROBE_SECRET", "visible?")
+        .output()
+        .await
+        .unwrap();
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["status"], "success", "{result:#}");
+    assert_eq!(
+        result["data"][0],
+        serde_json::json!({"filesystem": false, "environment": false, "arguments": false, "socket": false})
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_crash_is_reported_with_the_connector_message() {
+    let env = HostEnv::new();
+    let asset = probe_asset(&env, "http://127.0.0.1:9");
+    let run = env.invoke("sandbox_probe", "crash", &asset, &[]).await;
+    let message = run.failure("crashed", exit::SANDBOX);
+    assert!(message.contains("the probe crashed on purpose"), "{message}");
+}
+
+/// In one process, every kind of sandbox failure is survived: the next action in
+/// the same runtime runs normally.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_library_survives_every_failure() {
+    let (server, _) = counting_server().await;
+    let limits = Limits { memory: 64 << 20, time: Duration::from_secs(1) };
+    let runtime = Runtime::new(RuntimeOptions { cache_dir: None, limits, max_concurrent_actions: 2 }).unwrap();
+    let dir = component("sandbox_probe.wasm").parent().unwrap().to_path_buf();
+    let plugin = runtime.load(&PluginDir::new(dir).find("sandbox_probe").unwrap()).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let values = [("base_url".to_string(), server.clone())].into_iter().collect();
+    let asset = Arc::new(Asset::from_values("probe", values, &plugin.info().configuration));
+    let run = |action: &str, given: Vec<(String, String)>| {
+        let action = plugin.action(action).unwrap();
+        let params = params::bind(&action.params, &given).unwrap();
+        runtime.invoke(&plugin, action, params, asset.clone(), InvokeOptions::new(data.path()))
+    };
+    for (action, kind) in [("hog", "memory-limit"), ("spin", "time-limit"), ("crash", "crashed")] {
+        let report = run(action, vec![]).await;
+        assert_eq!(serde_json::to_value(&report.error.unwrap().kind).unwrap(), kind, "{action}");
+    }
+    let report = run("fetch", vec![("url".into(), "http://127.0.0.1:1/".into())]).await;
+    assert_eq!(serde_json::to_value(&report.error.unwrap().kind).unwrap(), "http-request-denied");
+    let report = run("fetch", vec![("url".into(), format!("{server}/fine"))]).await;
+    assert_eq!(report.status, Status::Success, "{report:#?}");
+}
