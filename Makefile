@@ -12,9 +12,9 @@ WASM_OUT     := $(TARGET_DIR)/wasm32-wasip2/component
 TEST_PLUGINS := $(TARGET_DIR)/plugins
 HOST         := $(TARGET_DIR)/release/host
 # Connectors (installed for users) and test components (for the sandbox tests).
-CONNECTORS   := cofense
+CONNECTORS   := cofense threatconnect
 PROBES       := sandbox_probe
-GUEST_CRATES := -p cofense-vision -p sandbox-probe
+GUEST_CRATES := -p cofense-vision -p threatconnect -p sandbox-probe
 
 .PHONY: all setup build host components install run test bench lint sim clean
 

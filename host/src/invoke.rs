@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::exit;
 use crate::params::BoundParams;
 use crate::platform::config::ConfigCtx;
-use crate::platform::ingest::IngestCtx;
+use crate::platform::ingest::{IngestCtx, OnSaved};
 use crate::platform::log::LogCtx;
 use crate::platform::state::StateCtx;
 use crate::platform::vault::{Progress, VaultCtx};
@@ -41,6 +41,8 @@ pub struct InvokeOptions {
     pub progress: Option<Box<dyn FnMut(&str) + Send>>,
     /// Receives download progress (bytes so far, expected total).
     pub download_progress: Option<Progress>,
+    /// Receives the number of containers saved so far.
+    pub ingest_progress: Option<OnSaved>,
 }
 
 impl InvokeOptions {
@@ -52,6 +54,7 @@ impl InvokeOptions {
             user: current_user(),
             progress: None,
             download_progress: None,
+            ingest_progress: None,
         }
     }
 }
@@ -222,7 +225,7 @@ impl Runtime {
                 options.container,
                 options.download_progress,
             ),
-            ingest: IngestCtx::default(),
+            ingest: IngestCtx::new(options.data_dir.clone(), connector, asset.name(), options.ingest_progress),
             log: LogCtx::new(connector, options.progress),
         };
         let mut store = Store::new(&self.engine, ActionContext::new(capabilities, self.limits.memory));

@@ -1,7 +1,7 @@
 //! The Cofense Vision API client: authentication, default headers and the
 //! reference connector's response handling and messages.
 
-use soar_sdk::http::{Method, Request, Response};
+use soar_sdk::http::{Method, Payload, Request, Response};
 use soar_sdk::oauth2::ClientCredentials;
 use soar_sdk::prelude::*;
 use soar_sdk::vault::{self, VaultItem};
@@ -60,34 +60,22 @@ impl Vision {
 /// The body of a successful response, as the reference connector reads it:
 /// JSON bodies parsed, an empty 200/204 as `{}`, HTML and other types as errors.
 pub fn json_body(response: &Response) -> Result<Value, ActionError> {
-    let content_type = response.content_type().to_ascii_lowercase();
     let status = response.status;
-    let ok = (200..399).contains(&status);
-    if response.body.iter().all(u8::is_ascii_whitespace) {
-        return match status {
-            200 | 204 => Ok(json!({})),
-            _ => Err(ActionError::vendor(
-                Some(status),
-                format!("Status code: {status}. Empty response and no information in the header"),
-            )),
-        };
+    let vendor = |message: String| ActionError::vendor(Some(status), message);
+    match response.payload() {
+        Payload::Empty if status == 200 || status == 204 => Ok(json!({})),
+        Payload::Empty => {
+            Err(vendor(format!("Status code: {status}. Empty response and no information in the header")))
+        }
+        Payload::Json(value) if (200..399).contains(&status) => Ok(value),
+        Payload::Json(_) => Err(status_error(response)),
+        Payload::BadJson(err) => Err(vendor(format!("Unable to parse JSON response. Error: {err}"))),
+        Payload::Html(text) if text.len() > 500 => Err(vendor("Error parsing html response".into())),
+        Payload::Html(text) => Err(vendor(format!("Status code: {status}, Data from server: {text}"))),
+        Payload::Other(text) => {
+            Err(vendor(format!("Can't process response from server. Status code: {status}, Data from server: {text}")))
+        }
     }
-    if content_type.contains("json") {
-        let value: Value = response
-            .json()
-            .map_err(|err| ActionError::vendor(Some(status), format!("Unable to parse JSON response. Error: {err}")))?;
-        return if ok { Ok(value) } else { Err(status_error(response)) };
-    }
-    if content_type.contains("html") {
-        return Err(ActionError::vendor(
-            Some(status),
-            format!("Status code: {status}, Data from server: {}", strip_html(&response.text())),
-        ));
-    }
-    Err(ActionError::vendor(
-        Some(status),
-        format!("Can't process response from server. Status code: {status}, Data from server: {}", response.text()),
-    ))
 }
 
 /// `Error from server. Status code: 404, Data from server: ...`.
@@ -100,23 +88,4 @@ pub fn status_error(response: &Response) -> ActionError {
         Some(response.status),
         format!("Error from server. Status code: {}, Data from server: {}{retried}", response.status, response.text()),
     )
-}
-
-/// The text of an HTML error page, without markup.
-fn strip_html(html: &str) -> String {
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                text.push(' ');
-            }
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.len() > 500 { "Error parsing html response".to_string() } else { text }
 }

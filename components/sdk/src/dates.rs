@@ -3,8 +3,8 @@
 //! unless they carry an offset, which is applied.
 
 use crate::ActionError;
-use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
-pub use chrono::{DateTime, Utc};
+pub use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 
 /// Date layouts, most specific first. Numeric day/month order is month-first
 /// (`4/10/2022` is April 10) unless the first number cannot be a month

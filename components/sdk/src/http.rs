@@ -455,6 +455,64 @@ impl Response {
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_slice(&self.body)
     }
+
+    /// The body, classified by its `Content-Type` the way the reference
+    /// connectors do before choosing a message.
+    pub fn payload(&self) -> Payload {
+        let content_type = self.content_type().to_ascii_lowercase();
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            Payload::Empty
+        } else if content_type.contains("json") {
+            match self.json() {
+                Ok(value) => Payload::Json(value),
+                Err(err) => Payload::BadJson(err.to_string()),
+            }
+        } else if content_type.contains("html") {
+            Payload::Html(strip_html(&self.text()))
+        } else {
+            Payload::Other(self.text())
+        }
+    }
+}
+
+/// A response body by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// No body (or only whitespace).
+    Empty,
+    /// A JSON body.
+    Json(serde_json::Value),
+    /// A body labelled JSON that does not parse; the parser's message.
+    BadJson(String),
+    /// An HTML page, as text without markup.
+    Html(String),
+    /// Anything else, as text.
+    Other(String),
+}
+
+/// The text of an HTML page without tags, scripts and styles, whitespace collapsed.
+fn strip_html(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        text.push_str(&rest[..start]);
+        let tag = &rest[start..];
+        let lower = tag.get(..8).unwrap_or(tag).to_ascii_lowercase();
+        let skip_to = if lower.starts_with("<script") {
+            tag.to_ascii_lowercase().find("</script>").map(|end| end + "</script>".len())
+        } else if lower.starts_with("<style") {
+            tag.to_ascii_lowercase().find("</style>").map(|end| end + "</style>".len())
+        } else {
+            tag.find('>').map(|end| end + 1)
+        };
+        let Some(skip) = skip_to else { break };
+        text.push(' ');
+        rest = &tag[skip..];
+    }
+    if !rest.contains('<') {
+        text.push_str(rest);
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -627,6 +685,16 @@ mod tests {
         assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn html_is_reduced_to_text() {
+        assert_eq!(
+            strip_html(
+                "<html><head><style>p {x}</style><script>var a = '<b>';</script></head><body><h1>Bad  Gateway</h1>\n<p>nginx</p></body></html>"
+            ),
+            "Bad Gateway nginx"
+        );
     }
 
     #[test]

@@ -117,8 +117,9 @@ pub fn is_email(text: &str) -> bool {
         && domain.contains('.')
 }
 
-/// A DNS name: dot-separated labels of letters, digits and inner hyphens, the
-/// last one not numeric (so `1.2.3.4` is not a domain). A leading `*.` is allowed.
+/// A DNS name: at least two dot-separated labels of letters, digits and inner
+/// hyphens, the last one not numeric (so `1.2.3.4` and `localhost` are not
+/// domains). A leading `*.` is allowed.
 pub fn is_domain(text: &str) -> bool {
     let text = text.trim().trim_end_matches('.');
     let text = text.strip_prefix("*.").unwrap_or(text);
@@ -133,7 +134,9 @@ pub fn is_domain(text: &str) -> bool {
             && !label.ends_with('-')
             && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
-    labels.iter().all(valid_label) && labels.last().is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
+    labels.len() >= 2
+        && labels.iter().all(valid_label)
+        && labels.last().is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A URL with a scheme and a host (`https://host/path`).
@@ -192,7 +195,13 @@ mod tests {
         assert!(!is_md5("zz b6b32fb4e526d594afe70ea56a0e0c"));
         assert!(is_ip("1.2.3.4") && is_ip("::1") && !is_ip("1.2.3"));
         assert!(is_email("testuser@test.com") && !is_email("testuser@") && !is_email("a@b"));
-        assert!(is_domain("test.com") && is_domain("*.test.com") && !is_domain("1.2.3.4") && !is_domain("-a.com"));
+        assert!(
+            is_domain("test.com")
+                && is_domain("*.test.com")
+                && !is_domain("1.2.3.4")
+                && !is_domain("-a.com")
+                && !is_domain("localhost")
+        );
         assert!(is_url("https://test.com/demo") && is_url("http://1.2.3.4:8080/x") && !is_url("test.com"));
     }
 }

@@ -4,7 +4,9 @@ use super::progress::Progress;
 use super::{Global, dirs, report_error};
 use clap::Args;
 use serde_json::Map;
-use soar_host::{ActionReport, Asset, Error, InvokeOptions, Limits, params};
+use soar_host::manifest::ActionKind;
+use soar_host::storage::ingest::IngestStore;
+use soar_host::{ActionReport, Asset, Error, InvokeOptions, Limits, Plugin, params};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,12 +18,22 @@ pub struct InvokeArgs {
     connector: String,
     /// The action (`get-ioc`, `"get ioc"` or `get_ioc`)
     action: String,
-    /// Asset file (TOML) [default: ~/.config/soar/assets/<connector>.toml]
-    #[arg(long, env = "SOAR_ASSET", value_name = "FILE")]
-    asset: Option<PathBuf>,
     /// An action parameter; repeat for each (`--param id=41ec... --param source=Triage-1`)
     #[arg(short, long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
+    /// Run the action for this container (files it adds to the vault belong to it)
+    #[arg(long, value_name = "ID")]
+    container: Option<u64>,
+    #[command(flatten)]
+    run: RunOptions,
+}
+
+/// Options of every command that runs an action.
+#[derive(Args)]
+pub struct RunOptions {
+    /// Asset file (TOML) [default: ~/.config/soar/assets/<connector>.toml]
+    #[arg(long, env = "SOAR_ASSET", value_name = "FILE")]
+    asset: Option<PathBuf>,
     /// Stop the action after this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
     timeout: f64,
@@ -31,6 +43,14 @@ pub struct InvokeArgs {
     /// Print the result on one line
     #[arg(long)]
     compact: bool,
+}
+
+/// Which action to run.
+pub enum Which<'a> {
+    /// By name.
+    Named(&'a str),
+    /// The connector's action of this kind (`on poll` is its `ingest` action).
+    Kind(ActionKind),
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -43,40 +63,84 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 
 /// Runs `host invoke`; returns the exit code.
 pub async fn run(global: &Global, args: InvokeArgs) -> i32 {
+    run_action(global, &args.connector, Which::Named(&args.action), &args.params, args.container, &args.run).await
+}
+
+/// Runs one action, prints its result and returns the exit code.
+pub async fn run_action(
+    global: &Global,
+    connector: &str,
+    which: Which<'_>,
+    given: &[(String, String)],
+    container: Option<u64>,
+    options: &RunOptions,
+) -> i32 {
     let echo: Map<String, serde_json::Value> =
-        args.params.iter().map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str()))).collect();
-    let report = match invoke(global, &args).await {
+        given.iter().map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str()))).collect();
+    let report = match invoke(global, connector, which, given, container, options).await {
         Ok(report) => report,
         Err(err) => ActionReport::from_error(&err, echo),
     };
     if let Some(error) = &report.error {
         report_error(&error.message);
     }
-    let json = if args.compact { serde_json::to_string(&report) } else { serde_json::to_string_pretty(&report) };
+    let json = if options.compact { serde_json::to_string(&report) } else { serde_json::to_string_pretty(&report) };
     println!("{}", json.unwrap_or_else(|err| format!("{{\"status\":\"failed\",\"message\":\"{err}\"}}")));
     report.exit_code()
 }
 
-async fn invoke(global: &Global, args: &InvokeArgs) -> Result<ActionReport, Error> {
+async fn invoke(
+    global: &Global,
+    connector: &str,
+    which: Which<'_>,
+    given: &[(String, String)],
+    container: Option<u64>,
+    options: &RunOptions,
+) -> Result<ActionReport, Error> {
     let limits = Limits {
-        memory: args.memory.saturating_mul(1 << 20),
-        time: Duration::try_from_secs_f64(args.timeout)
-            .map_err(|_| Error::Host(format!("--timeout {} is not a number of seconds", args.timeout)))?,
+        memory: options.memory.saturating_mul(1 << 20),
+        time: Duration::try_from_secs_f64(options.timeout)
+            .map_err(|_| Error::Host(format!("--timeout {} is not a number of seconds", options.timeout)))?,
     };
     let runtime = global.runtime(limits)?;
-    let plugin = runtime.load(&global.plugin_dir().find(&args.connector)?).await?;
-    let action = plugin.action(&args.action)?;
-    let params = params::bind(&action.params, &args.params)?;
-    let asset_path = args.asset.clone().unwrap_or_else(|| dirs::default_asset(&plugin.info().name));
+    let plugin = runtime.load(&global.plugin_dir().find(connector)?).await?;
+    let action = match which {
+        Which::Named(name) => plugin.action(name)?,
+        Which::Kind(kind) => action_of_kind(&plugin, kind)?,
+    };
+    let params = params::bind(&action.params, given)?;
+    let asset_path = options.asset.clone().unwrap_or_else(|| dirs::default_asset(&plugin.info().name));
     let asset = Arc::new(Asset::load(&asset_path, &plugin.info().configuration)?);
 
+    let mut invoke_options = InvokeOptions::new(global.data_dir());
+    if let Some(id) = container {
+        invoke_options.container = Some(container_name(global, id)?);
+    }
     let progress = Progress::new();
-    let mut options = InvokeOptions::new(global.data_dir());
     let messages = progress.clone();
-    options.progress = Some(Box::new(move |message| messages.message(message)));
+    invoke_options.progress = Some(Box::new(move |message| messages.message(message)));
     let bytes = progress.clone();
-    options.download_progress = Some(Box::new(move |done, total| bytes.bytes(done, total)));
-    let report = runtime.invoke(&plugin, action, params, asset, options).await;
+    invoke_options.download_progress = Some(Box::new(move |done, total| bytes.bytes(done, total)));
+    let containers = progress.clone();
+    invoke_options.ingest_progress = Some(Box::new(move |count| containers.count(count, "containers")));
+    let report = runtime.invoke(&plugin, action, params, asset, invoke_options).await;
     progress.finish();
     Ok(report)
+}
+
+fn action_of_kind(plugin: &Plugin, kind: ActionKind) -> Result<&soar_host::Action, Error> {
+    plugin.actions().iter().find(|action| action.info.kind == kind).ok_or_else(|| Error::UnknownAction {
+        connector: plugin.info().name.clone(),
+        action: format!("(an action of kind {kind:?})").to_lowercase(),
+        known: plugin.actions().iter().map(|action| action.info.wit_name()).collect(),
+    })
+}
+
+/// The id and name of container `id`, which must exist.
+fn container_name(global: &Global, id: u64) -> Result<(u64, String), Error> {
+    let store = IngestStore::open(&global.data_dir()).map_err(|err| Error::Host(format!("container store: {err}")))?;
+    match store.container(id).map_err(|err| Error::Host(format!("container store: {err}")))? {
+        Some(container) => Ok((id, container.name)),
+        None => Err(Error::Host(format!("there is no container {id} in {}", global.data_dir().display()))),
+    }
 }

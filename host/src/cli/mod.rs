@@ -1,8 +1,10 @@
 //! Command-line parsing and the subcommands.
 
 mod actions;
+mod containers;
 mod dirs;
 mod invoke;
+mod poll;
 mod progress;
 
 use clap::{Args, Parser, Subcommand};
@@ -56,8 +58,12 @@ impl Global {
 enum Command {
     /// Run one action and print its result as JSON
     Invoke(invoke::InvokeArgs),
+    /// Run a connector's ingestion action (`on poll`): new data become containers
+    Poll(poll::PollArgs),
     /// List a connector's actions and configuration
     Actions(actions::ActionsArgs),
+    /// List, show and export the containers ingestion actions saved
+    Containers(containers::ContainersArgs),
 }
 
 /// Runs the command line; returns the exit code.
@@ -80,7 +86,9 @@ pub fn main() -> i32 {
     runtime.block_on(async {
         match cli.command {
             Command::Invoke(args) => invoke::run(&cli.global, args).await,
+            Command::Poll(args) => poll::run(&cli.global, args).await,
             Command::Actions(args) => actions::run(&cli.global, args).await,
+            Command::Containers(args) => containers::run(&cli.global, args),
         }
     })
 }

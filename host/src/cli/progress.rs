@@ -47,6 +47,17 @@ impl Progress {
         bar.set_position(done);
     }
 
+    /// Shows a running count (`1200 containers`).
+    pub fn count(&self, count: u64, what: &str) {
+        if let Some(bar) = &self.bar {
+            if count == 1 {
+                let style = ProgressStyle::with_template("{spinner} {prefix} {msg}");
+                bar.set_style(style.unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            }
+            bar.set_prefix(format!("{count} {what}"));
+        }
+    }
+
     /// Removes the display.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {

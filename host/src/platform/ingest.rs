@@ -1,11 +1,48 @@
-//! `soar:connector/ingest`: containers and artifacts from ingestion actions.
+//! `soar:connector/ingest`: containers and artifacts from ingestion actions,
+//! saved durably in the data directory's container store.
 
 use super::bindings::soar::connector::ingest::{self, Artifact, Container, Host, IngestError, Saved};
+use crate::storage::ingest::{IngestStore, NewArtifact, NewContainer};
+use std::path::PathBuf;
 use wasmtime::component::{HasData, Linker};
 
-/// Where an ingestion action's containers go.
+/// Reports each new container (its count so far), for progress displays.
+pub type OnSaved = Box<dyn FnMut(u64) + Send>;
+
+/// Where an action's containers go: the store of the data directory, under the
+/// action's connector and asset. The store is opened on the first save, so
+/// actions that ingest nothing never touch it.
 #[derive(Default)]
-pub struct IngestCtx {}
+pub struct IngestCtx {
+    target: Option<Target>,
+    store: Option<IngestStore>,
+    created: u64,
+    on_saved: Option<OnSaved>,
+}
+
+struct Target {
+    data_dir: PathBuf,
+    connector: String,
+    asset: String,
+}
+
+impl IngestCtx {
+    /// Saves into the store under `data_dir` for `asset` of `connector`.
+    pub fn new(data_dir: PathBuf, connector: &str, asset: &str, on_saved: Option<OnSaved>) -> Self {
+        let target = Target { data_dir, connector: connector.to_string(), asset: asset.to_string() };
+        Self { target: Some(target), store: None, created: 0, on_saved }
+    }
+
+    fn store(&mut self) -> Result<(&IngestStore, &Target), IngestError> {
+        let target =
+            self.target.as_ref().ok_or_else(|| IngestError::Storage("no container store outside an action".into()))?;
+        if self.store.is_none() {
+            let store = IngestStore::open(&target.data_dir).map_err(|err| IngestError::Storage(err.to_string()))?;
+            self.store = Some(store);
+        }
+        Ok((self.store.as_ref().expect("opened above"), target))
+    }
+}
 
 /// Access to an [`IngestCtx`] in the store's data.
 pub trait IngestView: Send {
@@ -23,16 +60,58 @@ pub fn add_to_linker<T: IngestView + 'static>(linker: &mut Linker<T>) -> wasmtim
     ingest::add_to_linker::<T, HasIngest>(linker, T::ingest)
 }
 
+fn is_json_object(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|value| value.is_object())
+}
+
 impl Host for IngestCtx {
-    fn save_container(&mut self, _container: Container) -> wasmtime::Result<Result<Saved, IngestError>> {
-        Ok(Err(IngestError::Storage("ingestion is not available to this action".into())))
+    fn save_container(&mut self, container: Container) -> wasmtime::Result<Result<Saved, IngestError>> {
+        if container.name.trim().is_empty() || container.source_data_identifier.is_empty() {
+            return Ok(Err(IngestError::Invalid("a container needs a name and a source data identifier".into())));
+        }
+        let saved = self.store().and_then(|(store, target)| {
+            let new = NewContainer {
+                source_data_identifier: &container.source_data_identifier,
+                name: &container.name,
+                description: &container.description,
+                label: container.label.as_deref().unwrap_or("events"),
+                severity: container.severity.as_deref(),
+                data: container.data.as_deref(),
+            };
+            store
+                .save_container(&target.connector, &target.asset, &new)
+                .map_err(|err| IngestError::Storage(err.to_string()))
+        });
+        Ok(saved.map(|saved| {
+            if !saved.duplicate {
+                self.created += 1;
+                if let Some(on_saved) = &mut self.on_saved {
+                    on_saved(self.created);
+                }
+            }
+            Saved { id: saved.id, duplicate: saved.duplicate }
+        }))
     }
 
-    fn save_artifact(
-        &mut self,
-        _container_id: u64,
-        _artifact: Artifact,
-    ) -> wasmtime::Result<Result<Saved, IngestError>> {
-        Ok(Err(IngestError::Storage("ingestion is not available to this action".into())))
+    fn save_artifact(&mut self, container_id: u64, artifact: Artifact) -> wasmtime::Result<Result<Saved, IngestError>> {
+        if !is_json_object(&artifact.cef) || !is_json_object(&artifact.cef_types) {
+            return Ok(Err(IngestError::Invalid("an artifact's cef and cef-types must be JSON objects".into())));
+        }
+        let saved = self.store().and_then(|(store, _)| {
+            let new = NewArtifact {
+                source_data_identifier: &artifact.source_data_identifier,
+                name: &artifact.name,
+                label: &artifact.label,
+                kind: &artifact.type_,
+                cef: &artifact.cef,
+                cef_types: &artifact.cef_types,
+            };
+            match store.save_artifact(container_id, &new) {
+                Ok(Some(saved)) => Ok(Saved { id: saved.id, duplicate: saved.duplicate }),
+                Ok(None) => Err(IngestError::UnknownContainer(container_id)),
+                Err(err) => Err(IngestError::Storage(err.to_string())),
+            }
+        });
+        Ok(saved)
     }
 }

@@ -175,21 +175,44 @@ async fn send(
     } else {
         handshake(Box::new(tcp), connect_timeout).await?
     };
-    let mut connection = Box::pin(connection);
-    let response = tokio::select! {
-        response = tokio::time::timeout(first_byte_timeout, sender.send_request(request)) => {
-            response.map_err(|_| Error::ConnectionReadTimeout)?.map_err(Error::from)?
+    // Drive the connection while waiting for the response head. When the server
+    // closes after answering (`Connection: close`), the connection may finish
+    // first; the response is ready then and is taken before giving up.
+    let mut connection = Some(Box::pin(connection));
+    let mut send = std::pin::pin!(tokio::time::timeout(first_byte_timeout, sender.send_request(request)));
+    let response = std::future::poll_fn(|cx| {
+        use std::task::Poll;
+        if let Poll::Ready(response) = send.as_mut().poll(cx) {
+            return Poll::Ready(response.map_err(|_| Error::ConnectionReadTimeout)?.map_err(Error::from));
         }
-        result = &mut connection => {
-            result.map_err(Error::from)?;
-            return Err(Error::ConnectionTerminated);
+        let Some(running) = connection.as_mut() else { return Poll::Pending };
+        match running.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(result) => {
+                connection = None;
+                if let Err(err) = result {
+                    return Poll::Ready(Err(Error::from(err)));
+                }
+                match send.as_mut().poll(cx) {
+                    Poll::Ready(response) => {
+                        Poll::Ready(response.map_err(|_| Error::ConnectionReadTimeout)?.map_err(Error::from))
+                    }
+                    Poll::Pending => Poll::Ready(Err(Error::ConnectionTerminated)),
+                }
+            }
         }
-    };
+    })
+    .await?;
     let response = response.map(|incoming| {
         use http_body_util::BodyExt;
         ReadTimeout::new(incoming, between_bytes_timeout).boxed_unsync()
     });
-    Ok((response, async move { connection.await.map_err(Error::from) }))
+    Ok((response, async move {
+        match connection {
+            Some(connection) => connection.await.map_err(Error::from),
+            None => Ok(()),
+        }
+    }))
 }
 
 trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}

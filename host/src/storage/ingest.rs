@@ -1,1 +1,343 @@
-//! Containers and artifacts saved by ingestion actions.
+//! Containers and artifacts saved by ingestion actions, in one SQLite database
+//! per data directory (`ingest.sqlite`).
+//!
+//! A container is a duplicate when its connector and asset already have one with
+//! the same source data identifier; an artifact, when its container already has
+//! one with the same identifier. Every save is its own transaction in WAL mode
+//! with `synchronous = NORMAL`: a saved item survives a crash of the host
+//! process at any point; only a power failure can lose the last few saves (they
+//! are then ingested again, never duplicated, by the next poll).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+/// Why the store failed.
+pub type Error = rusqlite::Error;
+
+/// A container as stored.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoredContainer {
+    pub id: u64,
+    pub connector: String,
+    pub asset: String,
+    pub source_data_identifier: String,
+    pub name: String,
+    pub description: String,
+    pub label: String,
+    pub severity: Option<String>,
+    /// The vendor object the container was made from.
+    pub data: Option<Value>,
+    pub create_time: String,
+    pub artifact_count: u64,
+}
+
+/// An artifact as stored.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoredArtifact {
+    pub id: u64,
+    pub container_id: u64,
+    pub source_data_identifier: String,
+    pub name: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub cef: Value,
+    pub cef_types: Value,
+    pub create_time: String,
+}
+
+/// What a save did: the id, and whether an equal item existed already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Saved {
+    pub id: u64,
+    pub duplicate: bool,
+}
+
+/// A container to save.
+pub struct NewContainer<'a> {
+    pub source_data_identifier: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub label: &'a str,
+    pub severity: Option<&'a str>,
+    pub data: Option<&'a str>,
+}
+
+/// An artifact to save.
+pub struct NewArtifact<'a> {
+    pub source_data_identifier: &'a str,
+    pub name: &'a str,
+    pub label: &'a str,
+    pub kind: &'a str,
+    pub cef: &'a str,
+    pub cef_types: &'a str,
+}
+
+/// The container store.
+pub struct IngestStore {
+    db: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS containers (
+    id INTEGER PRIMARY KEY,
+    connector TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    source_data_identifier TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    label TEXT NOT NULL,
+    severity TEXT,
+    data TEXT,
+    create_time TEXT NOT NULL,
+    UNIQUE (connector, asset, source_data_identifier)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    id INTEGER PRIMARY KEY,
+    container_id INTEGER NOT NULL REFERENCES containers (id),
+    source_data_identifier TEXT NOT NULL,
+    name TEXT NOT NULL,
+    label TEXT NOT NULL,
+    type TEXT NOT NULL,
+    cef TEXT NOT NULL,
+    cef_types TEXT NOT NULL,
+    create_time TEXT NOT NULL,
+    UNIQUE (container_id, source_data_identifier)
+);
+";
+
+impl IngestStore {
+    /// Opens (creating) the store of `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, Error> {
+        super::fs::private_dir(data_dir).map_err(|err| Error::ToSqlConversionFailure(Box::new(err)))?;
+        let db = Connection::open(data_dir.join("ingest.sqlite"))?;
+        db.busy_timeout(Duration::from_secs(30))?;
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "NORMAL")?;
+        db.pragma_update(None, "foreign_keys", "ON")?;
+        db.execute_batch(SCHEMA)?;
+        Ok(Self { db })
+    }
+
+    /// Saves a container of `asset` of `connector`, or finds the existing one.
+    pub fn save_container(&self, connector: &str, asset: &str, container: &NewContainer) -> Result<Saved, Error> {
+        let inserted: Option<u64> = self
+            .db
+            .query_row(
+                "INSERT INTO containers (connector, asset, source_data_identifier, name, description, label, severity, data, create_time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (connector, asset, source_data_identifier) DO NOTHING RETURNING id",
+                params![
+                    connector,
+                    asset,
+                    container.source_data_identifier,
+                    container.name,
+                    container.description,
+                    container.label,
+                    container.severity,
+                    container.data,
+                    now()
+                ],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(id) = inserted {
+            return Ok(Saved { id, duplicate: false });
+        }
+        let id = self.db.query_row(
+            "SELECT id FROM containers WHERE connector = ?1 AND asset = ?2 AND source_data_identifier = ?3",
+            params![connector, asset, container.source_data_identifier],
+            |row| row.get(0),
+        )?;
+        Ok(Saved { id, duplicate: true })
+    }
+
+    /// Saves an artifact into container `container_id`, or finds the existing one.
+    /// `None` if the container does not exist.
+    pub fn save_artifact(&self, container_id: u64, artifact: &NewArtifact) -> Result<Option<Saved>, Error> {
+        if self.container(container_id)?.is_none() {
+            return Ok(None);
+        }
+        let inserted: Option<u64> = self
+            .db
+            .query_row(
+                "INSERT INTO artifacts (container_id, source_data_identifier, name, label, type, cef, cef_types, create_time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (container_id, source_data_identifier) DO NOTHING RETURNING id",
+                params![
+                    container_id,
+                    artifact.source_data_identifier,
+                    artifact.name,
+                    artifact.label,
+                    artifact.kind,
+                    artifact.cef,
+                    artifact.cef_types,
+                    now()
+                ],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(id) = inserted {
+            return Ok(Some(Saved { id, duplicate: false }));
+        }
+        let id = self.db.query_row(
+            "SELECT id FROM artifacts WHERE container_id = ?1 AND source_data_identifier = ?2",
+            params![container_id, artifact.source_data_identifier],
+            |row| row.get(0),
+        )?;
+        Ok(Some(Saved { id, duplicate: true }))
+    }
+
+    /// The container with `id`.
+    pub fn container(&self, id: u64) -> Result<Option<StoredContainer>, Error> {
+        self.db.query_row(&format!("{CONTAINER_QUERY} WHERE c.id = ?1 GROUP BY c.id"), [id], container_row).optional()
+    }
+
+    /// The artifacts of container `container_id`, oldest first.
+    pub fn artifacts(&self, container_id: u64) -> Result<Vec<StoredArtifact>, Error> {
+        let mut query = self.db.prepare(ARTIFACT_QUERY)?;
+        query.query_map([container_id], artifact_row)?.collect()
+    }
+
+    /// Containers, oldest first, optionally of one connector and asset; `limit`
+    /// caps the count.
+    pub fn containers(
+        &self,
+        connector: Option<&str>,
+        asset: Option<&str>,
+        limit: Option<u64>,
+    ) -> Result<Vec<StoredContainer>, Error> {
+        let mut query = self.db.prepare(&format!(
+            "{CONTAINER_QUERY} WHERE (?1 IS NULL OR c.connector = ?1) AND (?2 IS NULL OR c.asset = ?2)
+             GROUP BY c.id ORDER BY c.id LIMIT ?3"
+        ))?;
+        let limit = limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+        query.query_map(params![connector, asset, limit], container_row)?.collect()
+    }
+
+    /// Calls `each` with every matching container and its artifacts, oldest first,
+    /// one at a time (exports do not hold everything in memory).
+    pub fn for_each_container(
+        &self,
+        connector: Option<&str>,
+        asset: Option<&str>,
+        mut each: impl FnMut(StoredContainer, Vec<StoredArtifact>) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        let mut containers = self.db.prepare(&format!(
+            "{CONTAINER_QUERY} WHERE (?1 IS NULL OR c.connector = ?1) AND (?2 IS NULL OR c.asset = ?2) GROUP BY c.id ORDER BY c.id"
+        ))?;
+        let mut artifacts = self.db.prepare(ARTIFACT_QUERY)?;
+        for container in containers.query_map(params![connector, asset], container_row)? {
+            let container = container?;
+            let items = artifacts.query_map([container.id], artifact_row)?.collect::<Result<Vec<_>, _>>()?;
+            each(container, items).map_err(|err| Error::ToSqlConversionFailure(Box::new(err)))?;
+        }
+        Ok(())
+    }
+}
+
+const ARTIFACT_QUERY: &str = "SELECT id, container_id, source_data_identifier, name, label, type, cef, cef_types,
+    create_time FROM artifacts WHERE container_id = ?1 ORDER BY id";
+
+const CONTAINER_QUERY: &str =
+    "SELECT c.id, c.connector, c.asset, c.source_data_identifier, c.name, c.description, c.label,
+    c.severity, c.data, c.create_time, COUNT(a.id) FROM containers c LEFT JOIN artifacts a ON a.container_id = c.id";
+
+fn container_row(row: &rusqlite::Row) -> rusqlite::Result<StoredContainer> {
+    let data: Option<String> = row.get(8)?;
+    Ok(StoredContainer {
+        id: row.get(0)?,
+        connector: row.get(1)?,
+        asset: row.get(2)?,
+        source_data_identifier: row.get(3)?,
+        name: row.get(4)?,
+        description: row.get(5)?,
+        label: row.get(6)?,
+        severity: row.get(7)?,
+        data: data.map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text))),
+        create_time: row.get(9)?,
+        artifact_count: row.get(10)?,
+    })
+}
+
+fn artifact_row(row: &rusqlite::Row) -> rusqlite::Result<StoredArtifact> {
+    let json = |index: usize| -> rusqlite::Result<Value> {
+        let text: String = row.get(index)?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    };
+    Ok(StoredArtifact {
+        id: row.get(0)?,
+        container_id: row.get(1)?,
+        source_data_identifier: row.get(2)?,
+        name: row.get(3)?,
+        label: row.get(4)?,
+        kind: row.get(5)?,
+        cef: json(6)?,
+        cef_types: json(7)?,
+        create_time: row.get(8)?,
+    })
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(sdi: &str) -> NewContainer<'_> {
+        NewContainer {
+            source_data_identifier: sdi,
+            name: "n",
+            description: "d",
+            label: "events",
+            severity: None,
+            data: Some("{\"id\":1}"),
+        }
+    }
+
+    fn artifact(sdi: &str) -> NewArtifact<'_> {
+        NewArtifact {
+            source_data_identifier: sdi,
+            name: "IP Artifact",
+            label: "event",
+            kind: "Address",
+            cef: "{\"deviceAddress\":\"1.2.3.4\"}",
+            cef_types: "{}",
+        }
+    }
+
+    #[test]
+    fn duplicates_are_suppressed_per_asset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = IngestStore::open(dir.path()).unwrap();
+        let first = store.save_container("tc", "prod", &container("7")).unwrap();
+        assert!(!first.duplicate);
+        assert_eq!(
+            store.save_container("tc", "prod", &container("7")).unwrap(),
+            Saved { id: first.id, duplicate: true }
+        );
+        assert!(!store.save_container("tc", "staging", &container("7")).unwrap().duplicate);
+        let saved = store.save_artifact(first.id, &artifact("7")).unwrap().unwrap();
+        assert!(!saved.duplicate);
+        assert!(store.save_artifact(first.id, &artifact("7")).unwrap().unwrap().duplicate);
+        assert_eq!(store.save_artifact(999, &artifact("7")).unwrap(), None);
+
+        let reopened = IngestStore::open(dir.path()).unwrap();
+        let listed = reopened.containers(Some("tc"), Some("prod"), None).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].artifact_count, listed[0].data.clone()), (1, Some(serde_json::json!({"id": 1}))));
+        let mut exported = Vec::new();
+        reopened
+            .for_each_container(None, None, |c, a| {
+                exported.push((c.id, a.len()));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(exported.len(), 2);
+    }
+}

@@ -154,6 +154,9 @@ pub struct FaultRule {
     /// How many requests (default 1).
     #[serde(default = "one")]
     pub times: u32,
+    /// How many matching requests to let through first (default 0).
+    #[serde(default)]
+    pub after: u32,
     pub fault: Fault,
 }
 
@@ -164,7 +167,13 @@ fn one() -> u32 {
 impl FaultRule {
     /// `fault` for the next request to a path starting with `path`.
     pub fn on(path: &str, fault: Fault) -> Self {
-        Self { method: None, path: Some(path.to_string()), times: 1, fault }
+        Self { method: None, path: Some(path.to_string()), times: 1, after: 0, fault }
+    }
+
+    /// Only after `count` matching requests went through normally.
+    pub fn after(mut self, count: u32) -> Self {
+        self.after = count;
+        self
     }
 
     /// For the next `times` matching requests.
@@ -202,6 +211,10 @@ impl Control {
     fn fault_for(&self, method: &Method, path: &str) -> Option<Fault> {
         let mut faults = self.faults.lock().expect("faults lock");
         let rule = faults.iter_mut().find(|rule| rule.matches(method, path))?;
+        if rule.after > 0 {
+            rule.after -= 1;
+            return None;
+        }
         rule.times -= 1;
         let fault = rule.fault.clone();
         faults.retain(|rule| rule.times > 0);
@@ -348,6 +361,8 @@ fn drop_mid_body(response: Response, after_bytes: u64) -> Response {
         Ok::<Bytes, std::io::Error>(chunk.slice(..take))
     });
     let failing = stream.chain(futures_util::stream::once(async {
+        // Let the head and the partial body reach the client before the abort.
+        tokio::time::sleep(Duration::from_millis(20)).await;
         Err::<Bytes, _>(std::io::Error::other("connection dropped by the simulator"))
     }));
     Response::from_parts(parts, Body::from_stream(failing))

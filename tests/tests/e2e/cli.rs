@@ -44,9 +44,17 @@ async fn malformed_asset_files_name_the_file_and_variable() {
     let cases = [
         ("broken", "base_url = \"http://x\nclient_id = 1", "not valid TOML"),
         ("missing", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\n", "'client_secret'"),
-        ("typo", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\nclientid = \"c\"\n", "'clientid'"),
+        (
+            "typo",
+            "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\nclientid = \"c\"\n",
+            "'clientid'",
+        ),
         ("badurl", "base_url = \"vision.example.com\"\nclient_id = \"a\"\nclient_secret = \"b\"\n", "'base_url'"),
-        ("badbool", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\nverify_server_cert = \"sometimes\"\n", "'verify_server_cert'"),
+        (
+            "badbool",
+            "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\nverify_server_cert = \"sometimes\"\n",
+            "'verify_server_cert'",
+        ),
     ];
     for (name, contents, expected) in cases {
         let asset = env.asset(name, contents);
@@ -54,7 +62,8 @@ async fn malformed_asset_files_name_the_file_and_variable() {
         let message = run.failure("invalid-config", exit::INVALID_INPUT);
         assert!(message.contains(&format!("{name}.toml")) && message.contains(expected), "{name}: {message}");
     }
-    let run = env.invoke("cofense", "get-ioc", &env.data_dir().join("absent.toml"), &[("id", "x"), ("source", "y")]).await;
+    let run =
+        env.invoke("cofense", "get-ioc", &env.data_dir().join("absent.toml"), &[("id", "x"), ("source", "y")]).await;
     let message = run.failure("invalid-config", exit::INVALID_INPUT);
     assert!(message.contains("absent.toml"), "{message}");
 }
@@ -66,13 +75,19 @@ async fn secrets_come_from_the_environment_or_files_and_never_show() {
     std::fs::write(&secret_file, "file-secret-value\n").unwrap();
     let asset = env.asset(
         "cofense",
-        &format!("base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = {{ file = \"{}\" }}\n", secret_file.display()),
+        &format!(
+            "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = {{ file = \"{}\" }}\n",
+            secret_file.display()
+        ),
     );
     let run = env.invoke("cofense", "test-connectivity", &asset, &[]).await;
     run.failure("connection", exit::ACTION_FAILED);
     assert!(!run.stdout.contains("file-secret-value") && !run.stderr.contains("file-secret-value"));
 
-    let asset = env.asset("fromenv", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = { env = \"SOAR_TEST_SECRET\" }\n");
+    let asset = env.asset(
+        "fromenv",
+        "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = { env = \"SOAR_TEST_SECRET\" }\n",
+    );
     let output = env
         .command()
         .args(["invoke", "cofense", "test-connectivity", "--asset"])
@@ -97,7 +112,8 @@ async fn actions_are_listed_from_the_component() {
     assert_eq!(list_iocs["kind"], "investigate");
     assert_eq!(list_iocs["read_only"], true);
     assert_eq!(list_iocs["command"], "list-iocs");
-    let include_expired = list_iocs["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "include_expired").unwrap();
+    let include_expired =
+        list_iocs["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "include_expired").unwrap();
     assert_eq!((include_expired["type"].as_str(), include_expired["required"].as_bool()), (Some("bool"), Some(false)));
     let source = list_iocs["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "source").unwrap();
     assert_eq!(source["required"], true);
@@ -117,9 +133,17 @@ async fn parameters_are_typed_and_named() {
     let env = HostEnv::new();
     let asset = env.asset("cofense", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\n");
     let cases: [(&[(&str, &str)], &str, &str); 6] = [
-        (&[("source", "s"), ("page", "-1")], "page", "Please provide a valid non-negative integer value in the 'page' parameter"),
+        (
+            &[("source", "s"), ("page", "-1")],
+            "page",
+            "Please provide a valid non-negative integer value in the 'page' parameter",
+        ),
         (&[("source", "s"), ("page", "two")], "page", "Please provide a valid integer value in the 'page' parameter"),
-        (&[("source", "s"), ("include_expired", "perhaps")], "include_expired", "Please provide true or false in the 'include_expired' parameter"),
+        (
+            &[("source", "s"), ("include_expired", "perhaps")],
+            "include_expired",
+            "Please provide true or false in the 'include_expired' parameter",
+        ),
         (&[("page", "1")], "source", "The required parameter 'source' is missing"),
         (&[("source", "s"), ("colour", "red")], "colour", "Unknown parameter 'colour'"),
         (&[("source", "s"), ("source", "t")], "source", "The 'source' parameter is given more than once"),
@@ -131,7 +155,17 @@ async fn parameters_are_typed_and_named() {
         assert_eq!(run.json["error"]["parameter"], parameter);
     }
     // Spec spelling and WIT spelling both work, and floats that are integers too.
-    let run = env.invoke("cofense", "list-iocs", &asset, &[("source", "s"), ("include-expired", "true"), ("page", "3.0"), ("size", "0")]).await;
+    let run = env
+        .invoke(
+            "cofense",
+            "list-iocs",
+            &asset,
+            &[("source", "s"), ("include-expired", "true"), ("page", "3.0"), ("size", "0")],
+        )
+        .await;
     run.failure("invalid-parameter", exit::INVALID_INPUT);
-    assert_eq!(run.json["parameter"], serde_json::json!({"source": "s", "include_expired": true, "page": 3, "size": 0}));
+    assert_eq!(
+        run.json["parameter"],
+        serde_json::json!({"source": "s", "include_expired": true, "page": 3, "size": 0})
+    );
 }

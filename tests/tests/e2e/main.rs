@@ -2,4 +2,6 @@
 //! vendor simulators over loopback. `make test` builds everything they need first.
 
 mod cli;
+mod cofense;
 mod sandbox;
+mod threatconnect;

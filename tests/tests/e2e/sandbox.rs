@@ -7,24 +7,38 @@ use soar_tests::harness::{HostEnv, component};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// A bare HTTP server that answers 200 to everything and counts connections.
+/// A bare HTTP server that answers 200 to every request and counts the
+/// connections made to it (a denied request must not even connect).
 async fn counting_server() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let connections = Arc::new(AtomicUsize::new(0));
     let counter = connections.clone();
     tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
+        while let Ok((socket, _)) = listener.accept().await {
             counter.fetch_add(1, Ordering::SeqCst);
-            let mut request = vec![0u8; 4096];
-            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
-            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+            tokio::spawn(answer_ok(socket));
         }
     });
     (url, connections)
+}
+
+/// Reads a request head and answers `200 ok`, closing only after the client has.
+async fn answer_ok(mut socket: tokio::net::TcpStream) {
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+    let _ = socket.shutdown().await;
+    while matches!(socket.read(&mut buffer).await, Ok(n) if n > 0) {}
 }
 
 fn probe_asset(env: &HostEnv, base_url: &str) -> std::path::PathBuf {
@@ -43,7 +57,12 @@ async fn requests_outside_base_url_are_denied() {
     assert_eq!(allowed_hits.load(Ordering::SeqCst), 1);
 
     let port = allowed.rsplit(':').next().unwrap();
-    for url in [format!("{other}/x"), format!("https://127.0.0.1:{port}/x"), format!("http://localhost:{port}/x"), "http://169.254.169.254/latest/meta-data".to_string()] {
+    for url in [
+        format!("{other}/x"),
+        format!("https://127.0.0.1:{port}/x"),
+        format!("http://localhost:{port}/x"),
+        "http://169.254.169.254/latest/meta-data".to_string(),
+    ] {
         let run = env.invoke("sandbox_probe", "fetch", &asset, &[("url", &url)]).await;
         let message = run.failure("http-request-denied", exit::SANDBOX);
         assert!(message.starts_with("HttpRequestDenied:") && message.contains(url.trim_end_matches("/x")), "{message}");
@@ -69,7 +88,17 @@ async fn a_blocked_host_call_is_stopped_by_the_time_limit() {
     let asset = probe_asset(&env, "http://127.0.0.1:9");
     let started = Instant::now();
     let run = env
-        .run(&["invoke", "sandbox_probe", "nap", "--param", "millis=60000", "--asset", asset.to_str().unwrap(), "--timeout", "1"])
+        .run(&[
+            "invoke",
+            "sandbox_probe",
+            "nap",
+            "--param",
+            "millis=60000",
+            "--asset",
+            asset.to_str().unwrap(),
+            "--timeout",
+            "1",
+        ])
         .await;
     run.failure("time-limit", exit::SANDBOX);
     assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());

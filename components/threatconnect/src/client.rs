@@ -1,0 +1,96 @@
+//! The ThreatConnect v3 API client: the API root, signed requests, the reference
+//! connector's response handling and messages, and paging.
+
+use crate::signature;
+use soar_sdk::http::{BaseUrl, Method, Payload, Request, Response};
+use soar_sdk::prelude::*;
+use soar_sdk::{config, dates};
+use std::rc::Rc;
+
+/// Indicators per page when reading many (the API's maximum is 10,000).
+pub const MAX_PAGE: u32 = 10_000;
+
+/// A connection to the asset's ThreatConnect instance.
+pub struct ThreatConnect {
+    base: BaseUrl,
+    root: &'static str,
+    signer: soar_sdk::http::Signer,
+}
+
+impl ThreatConnect {
+    /// Reads the asset configuration; sends nothing yet.
+    pub fn connect() -> Result<Self, ActionError> {
+        let base = config::base_url()?;
+        let access_id = config::required("access_id")?;
+        let secret_key = config::required("secret_key")?;
+        // The sandbox instance serves the API under /api; others under the base URL.
+        let root = if base.contains("sandbox.threatconnect.com") { "/api/v3" } else { "/v3" };
+        let signer: soar_sdk::http::Signer = Rc::new(move |request: &Request| {
+            let timestamp = dates::now().timestamp();
+            signature::headers(
+                &access_id,
+                &secret_key,
+                &request.path_with_query(),
+                request.method().as_str(),
+                timestamp,
+            )
+            .to_vec()
+        });
+        Ok(Self { base, root, signer })
+    }
+
+    /// A signed request for `endpoint` (`indicators`) under the API root. Every
+    /// request carries a JSON body, `{}` unless given, as the reference connector's do.
+    pub fn request(&self, method: Method, endpoint: &str) -> Request {
+        self.base.request(method, &format!("{}/{endpoint}", self.root)).json(&json!({})).signed(self.signer.clone())
+    }
+
+    /// Sends `request` and returns its JSON body.
+    pub fn call(&self, request: &Request) -> Result<Value, ActionError> {
+        json_body(&request.send()?)
+    }
+
+    /// Reads every page of a list endpoint (`resultStart` advanced while the API
+    /// reports a `next` page) and returns the whole `data`, in order.
+    pub fn all_pages(&self, request: &Request) -> Result<Vec<Value>, ActionError> {
+        let mut data = Vec::new();
+        let mut start = 0u64;
+        loop {
+            let page = self.call(&request.clone().query("resultStart", start).query("resultLimit", MAX_PAGE))?;
+            let items = page["data"].as_array().cloned().unwrap_or_default();
+            let got = items.len() as u64;
+            data.extend(items);
+            if page.get("next").is_none_or(Value::is_null) || got == 0 {
+                return Ok(data);
+            }
+            start += got;
+        }
+    }
+}
+
+/// A successful JSON body, or the reference connector's message for what came back.
+pub fn json_body(response: &Response) -> Result<Value, ActionError> {
+    let status = response.status;
+    let vendor = |message: String| ActionError::vendor(Some(status), message);
+    let ok = (200..=204).contains(&status);
+    match response.payload() {
+        Payload::Json(value) if ok => Ok(value),
+        Payload::Empty if ok => Ok(json!({})),
+        Payload::Json(_) => {
+            let retried =
+                if response.attempts > 1 { format!(" (after {} attempts)", response.attempts) } else { String::new() };
+            Err(vendor(format!("Error from server, Status Code: {status} data returned: {}{retried}", response.text())))
+        }
+        Payload::BadJson(_) => Err(vendor("Unable to parse response as JSON".into())),
+        Payload::Html(text) => Err(vendor(format!("Status Code: {status}. Data from server:\n{text}\n"))),
+        Payload::Empty | Payload::Other(_) => Err(vendor(format!(
+            "Can't process response from server. Status Code: {status} Data from server: {}",
+            response.text()
+        ))),
+    }
+}
+
+/// Whether a response says `"status": "Success"`.
+pub fn succeeded(response: &Value) -> bool {
+    response.get("status").and_then(Value::as_str) == Some("Success")
+}

@@ -1,0 +1,103 @@
+//! `host containers`: what ingestion actions saved.
+
+use super::{Global, report_error};
+use clap::{Args, Subcommand};
+use soar_host::exit;
+use soar_host::storage::ingest::IngestStore;
+use std::io::Write;
+
+/// Arguments of `host containers`.
+#[derive(Args)]
+pub struct ContainersArgs {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List containers (JSON array, without artifacts)
+    List {
+        #[command(flatten)]
+        filter: Filter,
+        /// At most this many
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Show one container with its artifacts (JSON)
+    Show {
+        /// The container id
+        id: u64,
+    },
+    /// Export containers with their artifacts (JSON array, streamed)
+    Export {
+        #[command(flatten)]
+        filter: Filter,
+    },
+}
+
+#[derive(Args)]
+struct Filter {
+    /// Only this connector's containers
+    #[arg(long)]
+    connector: Option<String>,
+    /// Only this asset's containers (the asset file's name without .toml)
+    #[arg(long)]
+    asset: Option<String>,
+}
+
+/// Runs `host containers`; returns the exit code.
+pub fn run(global: &Global, args: ContainersArgs) -> i32 {
+    let store = match IngestStore::open(&global.data_dir()) {
+        Ok(store) => store,
+        Err(err) => {
+            report_error(&format!("cannot open the container store in {}: {err}", global.data_dir().display()));
+            return exit::HOST;
+        }
+    };
+    let result = match args.command {
+        Command::List { filter, limit } => store
+            .containers(filter.connector.as_deref(), filter.asset.as_deref(), limit)
+            .map(|containers| print_json(&containers)),
+        Command::Show { id } => match store.container(id) {
+            Ok(Some(container)) => store
+                .artifacts(id)
+                .map(|artifacts| print_json(&serde_json::json!({"container": container, "artifacts": artifacts}))),
+            Ok(None) => {
+                report_error(&format!("there is no container {id}"));
+                return exit::INVALID_INPUT;
+            }
+            Err(err) => Err(err),
+        },
+        Command::Export { filter } => export(&store, &filter),
+    };
+    match result {
+        Ok(()) => exit::SUCCESS,
+        Err(err) => {
+            report_error(&format!("container store: {err}"));
+            exit::HOST
+        }
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+/// Writes `[{"container": ..., "artifacts": [...]}, ...]` one container at a time.
+fn export(store: &IngestStore, filter: &Filter) -> Result<(), soar_host::storage::ingest::Error> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut first = true;
+    let write = |out: &mut dyn Write, text: &str| out.write_all(text.as_bytes());
+    let wrap = |err: std::io::Error| soar_host::storage::ingest::Error::ToSqlConversionFailure(Box::new(err));
+    write(&mut out, "[").map_err(wrap)?;
+    store.for_each_container(filter.connector.as_deref(), filter.asset.as_deref(), |container, artifacts| {
+        let item = serde_json::json!({"container": container, "artifacts": artifacts});
+        let separator = if first { "\n" } else { ",\n" };
+        first = false;
+        out.write_all(separator.as_bytes())?;
+        serde_json::to_writer(&mut out, &item).map_err(std::io::Error::other)
+    })?;
+    write(&mut out, "\n]\n").map_err(wrap)?;
+    out.flush().map_err(wrap)
+}

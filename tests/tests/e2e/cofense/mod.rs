@@ -1,0 +1,58 @@
+//! Cofense Vision: every action through the real host and the simulator.
+
+mod actions;
+mod auth;
+mod contract;
+mod faults;
+mod validation;
+
+use soar_tests::harness::{HostEnv, Run};
+use soar_tests::sim::Recorded;
+use soar_tests::sim::cofense::CofenseSim;
+use std::path::PathBuf;
+
+/// The specification the data paths come from.
+pub const SPEC: &str = "cofense-vision-connector.md";
+
+/// A simulator, a host environment and an asset pointing at the simulator.
+pub struct Vision {
+    pub sim: CofenseSim,
+    pub env: HostEnv,
+    pub asset: PathBuf,
+}
+
+impl Vision {
+    pub async fn start() -> Self {
+        let sim = CofenseSim::start().await.expect("start the Cofense Vision simulator");
+        let env = HostEnv::new();
+        let asset = env.asset("vision", &sim.asset_toml());
+        Self { sim, env, asset }
+    }
+
+    /// Runs `host invoke cofense <action>`.
+    pub async fn invoke(&self, action: &str, params: &[(&str, &str)]) -> Run {
+        self.env.invoke("cofense", action, &self.asset, params).await
+    }
+
+    /// The requests other than token requests, oldest first.
+    pub fn api_requests(&self) -> Vec<Recorded> {
+        self.sim.server().requests().into_iter().filter(|r| r.path != "/uaa/oauth/token").collect()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear(&self) {
+        self.sim.server().take_requests();
+    }
+
+    /// The only API request since the last `clear`, checked for Vision's
+    /// authentication and default headers.
+    pub fn single_request(&self) -> Recorded {
+        let requests = self.api_requests();
+        assert_eq!(requests.len(), 1, "expected one API request, got {requests:#?}");
+        let request = requests.into_iter().next().unwrap();
+        let authorization = request.header("authorization").unwrap_or_default();
+        assert!(authorization.starts_with("Bearer ") && authorization.len() > 10, "{request:#?}");
+        assert_eq!(request.header("content-type"), Some("application/json"), "{request:#?}");
+        request
+    }
+}
