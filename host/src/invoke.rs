@@ -8,7 +8,7 @@ use crate::exit;
 use crate::params::BoundParams;
 use crate::platform::config::ConfigCtx;
 use crate::platform::ingest::{IngestCtx, OnSaved};
-use crate::platform::log::LogCtx;
+use crate::platform::log::{LogCtx, OnProgress};
 use crate::platform::state::StateCtx;
 use crate::platform::vault::{Progress, VaultCtx};
 use crate::plugin::{Action, Plugin};
@@ -38,7 +38,7 @@ pub struct InvokeOptions {
     /// Who runs the action (recorded in the vault).
     pub user: String,
     /// Receives the connector's progress messages.
-    pub progress: Option<Box<dyn FnMut(&str) + Send>>,
+    pub progress: Option<OnProgress>,
     /// Receives download progress (bytes so far, expected total).
     pub download_progress: Option<Progress>,
     /// Receives the number of containers saved so far.

@@ -71,10 +71,8 @@ pub fn load(input: &ConnectorInput) -> Result<Model, String> {
         let WorldItem::Interface { id, .. } = item else {
             return Err("a connector world exports interfaces only".into());
         };
-        if package_of(&resolve, *id) != PLATFORM_PACKAGE {
-            if actions_interface.replace(*id).is_some() {
-                return Err("the world must export exactly one actions interface".into());
-            }
+        if package_of(&resolve, *id) != PLATFORM_PACKAGE && actions_interface.replace(*id).is_some() {
+            return Err("the world must export exactly one actions interface".into());
         }
     }
     let actions_id = actions_interface.ok_or("the world exports no actions interface")?;

@@ -331,12 +331,10 @@ impl Request {
         // The body is written after `handle` so that the host is already sending
         // the request and draining what is written; a refused request shows up as
         // a failed write here and as its real error in the response below.
-        if let Some(bytes) = &self.body {
-            if let Ok(stream) = body.write() {
-                for chunk in bytes.chunks(WRITE_CHUNK) {
-                    if stream.blocking_write_and_flush(chunk).is_err() {
-                        break;
-                    }
+        if let (Some(bytes), Ok(stream)) = (&self.body, body.write()) {
+            for chunk in bytes.chunks(WRITE_CHUNK) {
+                if stream.blocking_write_and_flush(chunk).is_err() {
+                    break;
                 }
             }
         }

@@ -33,10 +33,9 @@ impl Actions for ThreatConnectConnector {
 
     fn test_connectivity() -> ActionOutcome {
         let tc = ThreatConnect::connect()?;
-        let owners = tc.call(&tc.request(Method::Get, "security/owners")).map_err(|error| {
-            log::progress("Test Connectivity Failed");
-            error
-        })?;
+        let owners = tc
+            .call(&tc.request(Method::Get, "security/owners"))
+            .inspect_err(|_| log::progress("Test Connectivity Failed"))?;
         if !succeeded(&owners) {
             log::progress("Test Connectivity Failed");
             return Err(ActionError::vendor(

@@ -4,16 +4,19 @@
 use super::bindings::soar::connector::log::{self, Host, Level};
 use wasmtime::component::{HasData, Linker};
 
+/// Receives progress messages (a terminal spinner, say).
+pub type OnProgress = Box<dyn FnMut(&str) + Send>;
+
 /// Where a connector's messages go.
 pub struct LogCtx {
     connector: String,
-    progress: Option<Box<dyn FnMut(&str) + Send>>,
+    progress: Option<OnProgress>,
 }
 
 impl LogCtx {
     /// Messages of `connector`; `progress` receives progress messages (a terminal
     /// spinner, say) instead of the log.
-    pub fn new(connector: &str, progress: Option<Box<dyn FnMut(&str) + Send>>) -> Self {
+    pub fn new(connector: &str, progress: Option<OnProgress>) -> Self {
         Self { connector: connector.to_string(), progress }
     }
 }

@@ -3,6 +3,9 @@
 use soar_host::exit;
 use soar_tests::harness::HostEnv;
 
+/// (parameters, parameter at fault, message)
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
 const PROBE_ASSET: &str = "base_url = \"http://127.0.0.1:9\"\n";
 
 #[tokio::test]
@@ -132,7 +135,7 @@ async fn actions_are_listed_from_the_component() {
 async fn parameters_are_typed_and_named() {
     let env = HostEnv::new();
     let asset = env.asset("cofense", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\n");
-    let cases: [(&[(&str, &str)], &str, &str); 6] = [
+    let cases: [Case; 6] = [
         (
             &[("source", "s"), ("page", "-1")],
             "page",

@@ -164,10 +164,10 @@ async fn the_host_library_survives_every_failure() {
     };
     for (action, kind) in [("hog", "memory-limit"), ("spin", "time-limit"), ("crash", "crashed")] {
         let report = run(action, vec![]).await;
-        assert_eq!(serde_json::to_value(&report.error.unwrap().kind).unwrap(), kind, "{action}");
+        assert_eq!(serde_json::to_value(report.error.unwrap().kind).unwrap(), kind, "{action}");
     }
     let report = run("fetch", vec![("url".into(), "http://127.0.0.1:1/".into())]).await;
-    assert_eq!(serde_json::to_value(&report.error.unwrap().kind).unwrap(), "http-request-denied");
+    assert_eq!(serde_json::to_value(report.error.unwrap().kind).unwrap(), "http-request-denied");
     let report = run("fetch", vec![("url".into(), format!("{server}/fine"))]).await;
     assert_eq!(report.status, Status::Success, "{report:#?}");
 }

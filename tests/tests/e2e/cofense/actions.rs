@@ -4,7 +4,6 @@
 use super::{SPEC, Vision};
 use serde_json::{Value, json};
 use soar_tests::harness::assert_documented_paths;
-use soar_tests::sim::Recorded;
 
 /// Creates an IOC through `update iocs` and returns its id.
 async fn create_ioc(vision: &Vision, source: &str, value: &str) -> String {

@@ -13,7 +13,9 @@ fn fixture(name: &str) -> Value {
 }
 
 /// (fixture, method, path the body answers, action, parameters)
-const CONTRACTS: &[(&str, &str, &str, &str, &[(&str, &str)])] = &[
+type Contract = (&'static str, &'static str, &'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+const CONTRACTS: &[Contract] = &[
     ("list_iocs.json", "GET", "/iocrepository/v1/iocs", "list iocs", &[("source", "Vision-UI")]),
     ("get_last_ioc.json", "GET", "/iocrepository/v1/iocs/last", "get last ioc", &[("source", "Vision-UI")]),
     (

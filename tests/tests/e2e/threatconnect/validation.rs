@@ -5,12 +5,15 @@ use super::Tc;
 use soar_host::exit;
 use soar_tests::sim::threatconnect::ThreatConnectSim;
 
+/// (action, parameters, parameter at fault, message or its beginning)
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_parameters_are_rejected_before_sending() {
     let tc = Tc::start().await;
     let unresolved =
         "Could not resolve primary_field parameter type. Please check provided value of primary_field parameter.";
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("hunt-ip", vec![("ip", "1.2.3.256")], "ip", "Parameter 'ip' failed validation"),
         ("hunt-ip", vec![("ip", "evil.example.com")], "ip", "Parameter 'ip' failed validation"),
         ("hunt-file", vec![("hash", "not-a-hash")], "hash", "Parameter 'hash' failed validation"),
