@@ -11,12 +11,21 @@ TARGET_DIR   := target
 WASM_OUT     := $(TARGET_DIR)/wasm32-wasip2/component
 TEST_PLUGINS := $(TARGET_DIR)/plugins
 HOST         := $(TARGET_DIR)/release/host
+CONFIG_HOME  := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)
+DATA_HOME    := $(or $(XDG_DATA_HOME),$(HOME)/.local/share)
+# The local development signing key (created on first use, never committed),
+# and the trust directories that accept it: the user's and the tests'.
+DEV_KEYS     := $(CONFIG_HOME)/soar/dev-signing
+DEV_SECRET   := $(DEV_KEYS)/dev.key
+DEV_PUBLIC   := $(DEV_KEYS)/dev.pub
+USER_TRUST   := $(CONFIG_HOME)/soar/trusted-keys
+TEST_TRUST   := $(TARGET_DIR)/trust
 # Connectors (installed for users) and test components (for the sandbox tests).
 CONNECTORS   := cofense threatconnect
 PROBES       := sandbox_probe
 GUEST_CRATES := -p cofense-vision -p threatconnect -p sandbox-probe
 
-.PHONY: all setup build host components install run test bench lint sim clean
+.PHONY: all setup build host dev-key components install run test bench lint sim clean
 
 all: build
 
@@ -27,15 +36,25 @@ setup:
 host:
 	$(CARGO) build $(CARGO_FLAGS) --release -p soar-host -p soar-tests --bins
 
-components: setup
+dev-key: host
+	@test -f $(DEV_SECRET) || { mkdir -p $(DEV_KEYS) && chmod 700 $(DEV_KEYS) && \
+		$(HOST) keygen --secret-key $(DEV_SECRET) --public-key $(DEV_PUBLIC); }
+	@mkdir -p $(TEST_TRUST) && cp $(DEV_PUBLIC) $(TEST_TRUST)/dev.pub
+
+# Builds the components and signs them with the development key into target/plugins.
+components: setup dev-key
 	$(CARGO) build $(CARGO_FLAGS) --target wasm32-wasip2 --profile component $(GUEST_CRATES)
 	@mkdir -p $(TEST_PLUGINS)
-	@for c in $(CONNECTORS) $(PROBES); do cp $(WASM_OUT)/$$c.wasm $(TEST_PLUGINS)/$$c.wasm; done
+	@for c in $(CONNECTORS) $(PROBES); do \
+		$(HOST) sign $(WASM_OUT)/$$c.wasm --secret-key $(DEV_SECRET) --public-key $(DEV_PUBLIC) --output $(TEST_PLUGINS)/$$c.wasm; \
+	done
 
-# Installs the connectors into the default plugin directory (or $SOAR_PLUGIN_DIR).
-install: host components
-	@dir=$${SOAR_PLUGIN_DIR:-$${XDG_DATA_HOME:-$$HOME/.local/share}/soar/plugins}; mkdir -p $$dir; \
-	for c in $(CONNECTORS); do cp $(WASM_OUT)/$$c.wasm $$dir/$$c.wasm; done; echo "connectors installed in $$dir"
+# Trusts the development key locally and installs the connectors into the default
+# plugin directory (or $SOAR_PLUGIN_DIR) with `host plugin install`.
+install: components
+	@mkdir -p $(USER_TRUST) && cp $(DEV_PUBLIC) $(USER_TRUST)/dev.pub
+	@for c in $(CONNECTORS); do $(HOST) --trust $(USER_TRUST) plugin install $(TEST_PLUGINS)/$$c.wasm > /dev/null; done
+	@echo "connectors installed in $${SOAR_PLUGIN_DIR:-$(DATA_HOME)/soar/plugins}, signed by the development key trusted in $(USER_TRUST)"
 
 build: host components install
 

@@ -2,6 +2,7 @@
 //! action, parameter) and maps to a documented exit code.
 
 use crate::asset::AssetError;
+use crate::invoke::FailureKind;
 use crate::params::ParamError;
 use std::path::PathBuf;
 
@@ -16,6 +17,9 @@ pub enum Error {
     /// The component file cannot be read.
     #[error("cannot read connector {path}: {source}")]
     ReadPlugin { path: PathBuf, source: std::io::Error },
+    /// The component is unsigned, tampered with, or signed by untrusted keys.
+    #[error("refusing connector {path}: {reason} (trust a publisher's key in the trusted-keys directory, or pass --allow-unsigned while developing)")]
+    Untrusted { path: PathBuf, reason: crate::signing::SignatureError },
     /// The component is not valid WebAssembly or cannot be compiled.
     #[error("cannot compile connector: {0}")]
     Compile(String),
@@ -55,31 +59,24 @@ impl Error {
         Self::Compile(format!("{err:#}"))
     }
 
-    /// A short, stable name for the kind of error (`unknown-connector`, ...).
-    pub fn kind(&self) -> &'static str {
+    /// What kind of failure this is, as action results name it.
+    pub fn failure_kind(&self) -> FailureKind {
         match self {
-            Error::ConnectorNotFound { .. } => "unknown-connector",
+            Error::ConnectorNotFound { .. } => FailureKind::UnknownConnector,
             Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => {
-                "bad-connector"
+                FailureKind::BadConnector
             }
-            Error::UnknownAction { .. } => "unknown-action",
-            Error::Param(_) => "invalid-parameter",
-            Error::Asset(_) => "invalid-config",
-            Error::Engine(_) | Error::Host(_) => "host-error",
+            Error::Untrusted { .. } => FailureKind::UntrustedConnector,
+            Error::UnknownAction { .. } => FailureKind::UnknownAction,
+            Error::Param(_) => FailureKind::InvalidParameter,
+            Error::Asset(_) => FailureKind::InvalidConfig,
+            Error::Engine(_) | Error::Host(_) => FailureKind::HostError,
         }
     }
 
-    /// The process exit code for this error (see the README).
+    /// The process exit code for this error (see [`crate::exit`]).
     pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::UnknownAction { .. } | Error::Param(_) | Error::Asset(_) => crate::exit::INVALID_INPUT,
-            Error::ConnectorNotFound { .. }
-            | Error::ReadPlugin { .. }
-            | Error::Compile(_)
-            | Error::Link { .. }
-            | Error::BadPlugin { .. } => crate::exit::CONNECTOR,
-            Error::Engine(_) | Error::Host(_) => crate::exit::HOST,
-        }
+        self.failure_kind().exit_code()
     }
 
     /// The parameter the error is about, if any.

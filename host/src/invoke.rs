@@ -100,6 +100,8 @@ pub enum FailureKind {
     UnknownConnector,
     /// The connector cannot be loaded.
     BadConnector,
+    /// The connector is unsigned, tampered with, or signed by untrusted keys.
+    UntrustedConnector,
     /// No such action.
     UnknownAction,
     /// The host itself failed.
@@ -114,7 +116,7 @@ impl FailureKind {
             InvalidParameter | InvalidConfig | UnknownAction => exit::INVALID_INPUT,
             Vendor | Connection | Platform | NotImplemented => exit::ACTION_FAILED,
             HttpRequestDenied | TimeLimit | MemoryLimit | Crashed => exit::SANDBOX,
-            UnknownConnector | BadConnector => exit::CONNECTOR,
+            UnknownConnector | BadConnector | UntrustedConnector => exit::CONNECTOR,
             HostError => exit::HOST,
         }
     }
@@ -164,16 +166,7 @@ impl ActionReport {
 
     /// The result for a host error that kept the action from running.
     pub fn from_error(error: &Error, parameter: Map<String, Value>) -> Self {
-        let kind = match error {
-            Error::ConnectorNotFound { .. } => FailureKind::UnknownConnector,
-            Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => {
-                FailureKind::BadConnector
-            }
-            Error::UnknownAction { .. } => FailureKind::UnknownAction,
-            Error::Param(_) => FailureKind::InvalidParameter,
-            Error::Asset(_) => FailureKind::InvalidConfig,
-            Error::Engine(_) | Error::Host(_) => FailureKind::HostError,
-        };
+        let kind = error.failure_kind();
         let failure = Failure {
             kind,
             parameter: error.parameter().map(str::to_string),

@@ -37,6 +37,7 @@ pub mod platform;
 mod plugin;
 mod runtime;
 pub mod sandbox;
+pub mod signing;
 pub mod storage;
 
 pub use asset::{Asset, AssetError};
@@ -44,5 +45,5 @@ pub use error::Error;
 pub use invoke::{ActionReport, Failure, FailureKind, InvokeOptions, Status, current_user};
 pub use manifest::ConnectorInfo;
 pub use plugin::{Action, Plugin, PluginDir};
-pub use runtime::{Runtime, RuntimeOptions};
+pub use runtime::{Runtime, RuntimeOptions, Trust};
 pub use sandbox::Limits;

@@ -6,7 +6,8 @@ use crate::error::Error;
 use crate::manifest::{ActionInfo, ConnectorInfo};
 use crate::params::ParamSignature;
 use crate::platform::bindings::Connector;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, Trust};
+use crate::signing::TrustedKey;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use wasmtime::Store;
@@ -70,6 +71,7 @@ pub struct Plugin {
     pub(crate) pre: InstancePre<ActionContext>,
     actions: Vec<Action>,
     digest: String,
+    signers: Vec<TrustedKey>,
     path: PathBuf,
 }
 
@@ -85,8 +87,20 @@ pub struct Action {
 impl Runtime {
     /// Loads the component at `path`: compiles it (or reuses cached code),
     /// links it, and asks it to describe itself.
+    ///
+    /// The signature is checked first: a component that is not signed by a
+    /// trusted key is refused before any of it is compiled.
     pub async fn load(&self, path: &Path) -> Result<Plugin, Error> {
         let bytes = std::fs::read(path).map_err(|source| Error::ReadPlugin { path: path.to_path_buf(), source })?;
+        let signers = match &self.trust {
+            Trust::Signed(store) => store
+                .verify(&bytes)
+                .map_err(|reason| Error::Untrusted { path: path.to_path_buf(), reason })?,
+            Trust::AllowUnsigned => {
+                tracing::warn!("signature checks are OFF (--allow-unsigned): loading {} without verifying it", path.display());
+                Vec::new()
+            }
+        };
         let digest = hex::encode(Sha256::digest(&bytes));
         let component = self.compile(&bytes, &digest)?;
         let pre = self
@@ -124,7 +138,7 @@ impl Runtime {
                 func_type.params().map(|(name, ty)| ParamSignature { name: name.replace('-', "_"), ty }).collect();
             actions.push(Action { info: action_info, params, export });
         }
-        Ok(Plugin { info, pre, actions, digest, path: path.to_path_buf() })
+        Ok(Plugin { info, pre, actions, digest, signers, path: path.to_path_buf() })
     }
 }
 
@@ -158,6 +172,11 @@ impl Plugin {
     /// The SHA-256 of the component file (hex).
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// The trusted keys that signed the component (none with `--allow-unsigned`).
+    pub fn signers(&self) -> &[TrustedKey] {
+        &self.signers
     }
 
     /// Where the component was loaded from.

@@ -4,6 +4,7 @@
 use crate::context::ActionContext;
 use crate::error::Error;
 use crate::sandbox::Limits;
+use crate::signing::TrustStore;
 use crate::storage::fs::{private_dir, write_atomic};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
@@ -15,9 +16,20 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// How often the epoch advances: the granularity of the time limit.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Which components the runtime loads.
+#[derive(Debug, Clone)]
+pub enum Trust {
+    /// Only components signed by a key of the store (the default).
+    Signed(TrustStore),
+    /// Any component, signed or not: for developing connectors only.
+    AllowUnsigned,
+}
+
 /// How the runtime is set up.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
+    /// Which components may be loaded.
+    pub trust: Trust,
     /// Where compiled components are cached (`None`: compile every time).
     pub cache_dir: Option<PathBuf>,
     /// Limits for every action.
@@ -28,7 +40,7 @@ pub struct RuntimeOptions {
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        Self { cache_dir: None, limits: Limits::default(), max_concurrent_actions: 16 }
+        Self { trust: Trust::Signed(TrustStore::empty()), cache_dir: None, limits: Limits::default(), max_concurrent_actions: 16 }
     }
 }
 
@@ -37,6 +49,7 @@ pub struct Runtime {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<ActionContext>,
     pub(crate) limits: Limits,
+    pub(crate) trust: Trust,
     cache_dir: Option<PathBuf>,
 }
 
@@ -76,7 +89,7 @@ impl Runtime {
             })
             .map_err(|err| Error::Engine(format!("cannot start the epoch ticker: {err}")))?;
 
-        Ok(Self { engine, linker, limits: options.limits, cache_dir: options.cache_dir })
+        Ok(Self { engine, linker, limits: options.limits, trust: options.trust, cache_dir: options.cache_dir })
     }
 
     /// The limits applied to every action.

@@ -29,6 +29,11 @@ pub fn plugin_dir() -> PathBuf {
     dir
 }
 
+/// The trusted keys of the tests: the development key `make build` signs with.
+pub fn trust_dir() -> PathBuf {
+    workspace().join("target/trust")
+}
+
 /// A component built for the tests, by file name (`cofense.wasm`, `sandbox_probe.wasm`).
 pub fn component(name: &str) -> PathBuf {
     let path = plugin_dir().join(name);
@@ -41,6 +46,7 @@ pub fn component(name: &str) -> PathBuf {
 pub struct HostEnv {
     dir: TempDir,
     plugin_dir: PathBuf,
+    cache_dir: PathBuf,
 }
 
 /// What one `host` run produced.
@@ -98,7 +104,14 @@ impl HostEnv {
 
     /// A fresh environment using the components in `plugin_dir`.
     pub fn with_plugins(plugin_dir: PathBuf) -> Self {
-        Self { dir: tempfile::tempdir().expect("temporary directory"), plugin_dir }
+        let cache_dir = workspace().join("target/test-cache");
+        Self { dir: tempfile::tempdir().expect("temporary directory"), plugin_dir, cache_dir }
+    }
+
+    /// Uses `cache_dir` for compiled code instead of the shared test cache.
+    pub fn with_cache(mut self, cache_dir: PathBuf) -> Self {
+        self.cache_dir = cache_dir;
+        self
     }
 
     /// The data directory (state, vault, containers).
@@ -124,8 +137,11 @@ impl HostEnv {
             .arg("--data-dir")
             .arg(self.data_dir())
             .arg("--cache-dir")
-            .arg(workspace().join("target/test-cache"))
+            .arg(&self.cache_dir)
+            .arg("--trust")
+            .arg(trust_dir())
             .env_remove("SOAR_ASSET")
+            .env_remove("SOAR_ALLOW_UNSIGNED")
             .env_remove("SOAR_LOG")
             .kill_on_drop(true);
         command

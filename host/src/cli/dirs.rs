@@ -29,3 +29,8 @@ pub fn cache() -> PathBuf {
 pub fn default_asset(connector: &str) -> PathBuf {
     xdg("XDG_CONFIG_HOME", ".config").join("soar").join("assets").join(format!("{connector}.toml"))
 }
+
+/// `$XDG_CONFIG_HOME/soar/trusted-keys`: public keys of trusted publishers.
+pub fn trusted_keys() -> PathBuf {
+    xdg("XDG_CONFIG_HOME", ".config").join("soar").join("trusted-keys")
+}

@@ -4,11 +4,14 @@ mod actions;
 mod containers;
 mod dirs;
 mod invoke;
+mod plugin;
 mod poll;
 mod progress;
+mod signing;
 
 use clap::{Args, Parser, Subcommand};
-use soar_host::{Runtime, RuntimeOptions, exit};
+use soar_host::signing::TrustStore;
+use soar_host::{Runtime, RuntimeOptions, Trust, exit};
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
 
@@ -34,6 +37,12 @@ pub struct Global {
     /// Directory for compiled connector code [default: ~/.cache/soar/compiled]
     #[arg(long, env = "SOAR_CACHE_DIR", global = true, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Trusted public keys: a key file or a directory of them [default: ~/.config/soar/trusted-keys]
+    #[arg(long, env = "SOAR_TRUST", global = true, value_name = "PATH")]
+    trust: Option<PathBuf>,
+    /// Load connectors without checking their signatures. For developing connectors only
+    #[arg(long, env = "SOAR_ALLOW_UNSIGNED", global = true)]
+    allow_unsigned: bool,
     /// More diagnostics on stderr (-v: info, -vv: debug)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
@@ -48,9 +57,23 @@ impl Global {
         self.data_dir.clone().unwrap_or_else(dirs::data)
     }
 
+    fn trust_path(&self) -> PathBuf {
+        self.trust.clone().unwrap_or_else(dirs::trusted_keys)
+    }
+
+    fn trust_store(&self) -> Result<TrustStore, soar_host::Error> {
+        TrustStore::load(&self.trust_path()).map_err(soar_host::Error::Host)
+    }
+
     fn runtime(&self, limits: soar_host::Limits) -> Result<Runtime, soar_host::Error> {
+        let trust = if self.allow_unsigned {
+            eprintln!("WARNING: --allow-unsigned: connector signatures are NOT checked. Use this only while developing connectors.");
+            Trust::AllowUnsigned
+        } else {
+            Trust::Signed(self.trust_store()?)
+        };
         let cache_dir = Some(self.cache_dir.clone().unwrap_or_else(dirs::cache));
-        Runtime::new(RuntimeOptions { cache_dir, limits, max_concurrent_actions: 4 })
+        Runtime::new(RuntimeOptions { trust, cache_dir, limits, max_concurrent_actions: 4 })
     }
 }
 
@@ -64,6 +87,14 @@ enum Command {
     Actions(actions::ActionsArgs),
     /// List, show and export the containers ingestion actions saved
     Containers(containers::ContainersArgs),
+    /// Install, list and remove connectors (signed components)
+    Plugin(plugin::PluginArgs),
+    /// Create a signing key pair (Ed25519, wasmsign2's key format)
+    Keygen(signing::KeygenArgs),
+    /// Sign a component (adding to its existing signatures)
+    Sign(signing::SignArgs),
+    /// Check a component's signatures and print its digest and signers
+    Verify(signing::VerifyArgs),
 }
 
 /// Runs the command line; returns the exit code.
@@ -89,6 +120,10 @@ pub fn main() -> i32 {
             Command::Poll(args) => poll::run(&cli.global, args).await,
             Command::Actions(args) => actions::run(&cli.global, args).await,
             Command::Containers(args) => containers::run(&cli.global, args),
+            Command::Plugin(args) => plugin::run(&cli.global, args).await,
+            Command::Keygen(args) => signing::keygen(args),
+            Command::Sign(args) => signing::sign(args),
+            Command::Verify(args) => signing::verify(&cli.global, args),
         }
     })
 }

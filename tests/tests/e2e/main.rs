@@ -4,4 +4,5 @@
 mod cli;
 mod cofense;
 mod sandbox;
+mod signing;
 mod threatconnect;

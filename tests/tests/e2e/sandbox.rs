@@ -2,8 +2,9 @@
 //! limits, no filesystem, sockets or environment. The probe component tries each
 //! escape; the host must stop or refuse it, say so clearly, and carry on.
 
-use soar_host::{Asset, InvokeOptions, Limits, PluginDir, Runtime, RuntimeOptions, Status, exit, params};
-use soar_tests::harness::{HostEnv, component};
+use soar_host::signing::TrustStore;
+use soar_host::{Asset, InvokeOptions, Limits, PluginDir, Runtime, RuntimeOptions, Status, Trust, exit, params};
+use soar_tests::harness::{HostEnv, component, trust_dir};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -151,7 +152,8 @@ async fn a_crash_is_reported_with_the_connector_message() {
 async fn the_host_library_survives_every_failure() {
     let (server, _) = counting_server().await;
     let limits = Limits { memory: 64 << 20, time: Duration::from_secs(1) };
-    let runtime = Runtime::new(RuntimeOptions { cache_dir: None, limits, max_concurrent_actions: 2 }).unwrap();
+    let trust = Trust::Signed(TrustStore::load(&trust_dir()).unwrap());
+    let runtime = Runtime::new(RuntimeOptions { trust, cache_dir: None, limits, max_concurrent_actions: 2 }).unwrap();
     let dir = component("sandbox_probe.wasm").parent().unwrap().to_path_buf();
     let plugin = runtime.load(&PluginDir::new(dir).find("sandbox_probe").unwrap()).await.unwrap();
     let data = tempfile::tempdir().unwrap();

@@ -1,0 +1,276 @@
+//! Signed connectors: Ed25519 signatures in wasmsign2's custom-section format
+//! (the `signature` section first in the component, several signatures
+//! allowed), checked against a set of trusted public keys before a single byte
+//! of the component is compiled.
+//!
+//! Acceptance is decided by the `wasmsign2` library. When it refuses, the
+//! signature section is inspected once more only to say why: not signed,
+//! signed by keys nobody trusts, changed after signing, or a signature that was
+//! itself altered.
+
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use wasmsign2::{Module, PublicKey, PublicKeySet, Section, SecretKey, SignatureData, WSError};
+
+/// The wasm-signatures domain, version, content type and hash function, which
+/// prefix the signed message (`"wasmsig" ‖ 01 ‖ 01 ‖ 01 ‖ hashes`).
+const SIGNED_MESSAGE_PREFIX: &[u8] = b"wasmsig\x01\x01\x01";
+
+/// Why a component is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// The file is not a WebAssembly module or component.
+    #[error("it is not a WebAssembly component")]
+    NotWasm,
+    /// There is no signature.
+    #[error("it is not signed")]
+    Unsigned,
+    /// The signature section cannot be read.
+    #[error("its signature section is malformed")]
+    Malformed,
+    /// Every signature is by a key that is not trusted.
+    #[error("it is signed only by keys that are not trusted (key ids: {})", key_list(.key_ids))]
+    Untrusted { key_ids: Vec<String> },
+    /// A trusted key signed it, but the contents changed afterwards.
+    #[error("it was modified after it was signed: its contents do not match what key {key_id} signed")]
+    Modified { key_id: String },
+    /// A trusted key's signature does not verify: the signature itself was altered.
+    #[error("the signature of trusted key {key_id} is invalid: the signature section was altered")]
+    BadSignature { key_id: String },
+}
+
+fn key_list(ids: &[String]) -> String {
+    if ids.is_empty() { "none given".into() } else { ids.join(", ") }
+}
+
+/// A trusted public key and where it came from.
+#[derive(Debug, Clone)]
+pub struct TrustedKey {
+    /// The key's id (hex), as signatures name it.
+    pub key_id: String,
+    /// A name for people: the key file's name without extension.
+    pub name: String,
+    pub key: PublicKey,
+}
+
+/// The public keys whose signatures are trusted.
+#[derive(Debug, Clone, Default)]
+pub struct TrustStore {
+    keys: Vec<TrustedKey>,
+}
+
+impl TrustStore {
+    /// No trusted keys: every signed component is refused.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// The keys of `path`: one key file, or every key file in a directory (any
+    /// format wasmsign2 reads: its raw key files, PEM, DER). A missing path is an
+    /// empty store.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let mut store = Self::default();
+        let files: Vec<PathBuf> = if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|err| format!("cannot read trusted keys in {}: {err}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|path| path.is_file())
+                .collect();
+            files.sort();
+            files
+        } else if path.is_file() {
+            vec![path.to_path_buf()]
+        } else {
+            Vec::new()
+        };
+        for file in files {
+            let bytes = std::fs::read(&file).map_err(|err| format!("cannot read {}: {err}", file.display()))?;
+            let key = PublicKey::from_any(&bytes)
+                .map_err(|err| format!("{} is not a public key: {err}", file.display()))?;
+            let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            store.add(name, key);
+        }
+        Ok(store)
+    }
+
+    /// Trusts `key`, known as `name`.
+    pub fn add(&mut self, name: impl Into<String>, key: PublicKey) {
+        let key = key.attach_default_key_id();
+        let key_id = key_id_of(&key);
+        if !self.keys.iter().any(|k| k.key_id == key_id) {
+            self.keys.push(TrustedKey { key_id, name: name.into(), key });
+        }
+    }
+
+    /// The trusted keys.
+    pub fn keys(&self) -> &[TrustedKey] {
+        &self.keys
+    }
+
+    /// Checks `component` and returns the trusted keys that signed it.
+    pub fn verify(&self, component: &[u8]) -> Result<Vec<TrustedKey>, SignatureError> {
+        let data = signature_data(component)?;
+        let set = PublicKeySet::new(self.keys.iter().map(|k| k.key.clone()).collect());
+        match set.verify(&mut Cursor::new(component), None) {
+            Ok(signers) if !signers.is_empty() => {
+                let ids: Vec<String> = signers.iter().map(|key| key_id_of(key)).collect();
+                Ok(self.keys.iter().filter(|k| ids.contains(&k.key_id)).cloned().collect())
+            }
+            Ok(_) | Err(WSError::VerificationFailed) | Err(WSError::NoSignatures) | Err(WSError::CryptoError(_)) => {
+                Err(self.explain(component, &data))
+            }
+            Err(_) => Err(SignatureError::Malformed),
+        }
+    }
+
+    /// Why no trusted key verifies `component`.
+    fn explain(&self, component: &[u8], data: &SignatureData) -> SignatureError {
+        let content = content_hash(component);
+        let mut signed_by = Vec::new();
+        for signed in &data.signed_hashes_set {
+            let mut message = SIGNED_MESSAGE_PREFIX.to_vec();
+            signed.hashes.iter().for_each(|hash| message.extend_from_slice(hash));
+            for signature in &signed.signatures {
+                let id = signature.key_id.as_deref().map(hex::encode);
+                signed_by.extend(id.clone());
+                for trusted in self.keys.iter().filter(|k| id.as_ref().is_none_or(|id| *id == k.key_id)) {
+                    let valid = ed25519_compact::Signature::from_slice(&signature.signature)
+                        .is_ok_and(|sig| trusted.key.pk.verify(&message, &sig).is_ok());
+                    match (valid, content.as_ref().is_some_and(|c| signed.hashes.contains(c))) {
+                        (true, false) => return SignatureError::Modified { key_id: trusted.key_id.clone() },
+                        (false, _) if id.is_some() => return SignatureError::BadSignature { key_id: trusted.key_id.clone() },
+                        _ => {}
+                    }
+                }
+            }
+        }
+        signed_by.sort();
+        signed_by.dedup();
+        SignatureError::Untrusted { key_ids: signed_by }
+    }
+}
+
+/// A key's id as hex (its wasmsign2 default id when it has none).
+pub fn key_id_of(key: &PublicKey) -> String {
+    hex::encode(key.clone().attach_default_key_id().key_id().cloned().unwrap_or_default())
+}
+
+/// The parsed signature section of `component`.
+fn signature_data(component: &[u8]) -> Result<SignatureData, SignatureError> {
+    let mut reader = Cursor::new(component);
+    let stream = Module::init_from_reader(&mut reader).map_err(|_| SignatureError::NotWasm)?;
+    let mut sections = Module::iterate(stream).map_err(|_| SignatureError::NotWasm)?;
+    match sections.next() {
+        Some(Ok(Section::Custom(section))) if section.is_signature_header() => {
+            section.signature_data().map_err(|_| SignatureError::Malformed)
+        }
+        Some(Ok(_)) | None => Err(SignatureError::Unsigned),
+        Some(Err(_)) => Err(SignatureError::NotWasm),
+    }
+}
+
+/// The SHA-256 of everything after the signature section: what a whole-component
+/// signature covers.
+fn content_hash(component: &[u8]) -> Option<Vec<u8>> {
+    let mut reader = Cursor::new(component);
+    let stream = Module::init_from_reader(&mut reader).ok()?;
+    Module::iterate(stream).ok()?.next()?.ok()?;
+    let signed_from = usize::try_from(reader.position()).ok()?;
+    Some(Sha256::digest(&component[signed_from..]).to_vec())
+}
+
+/// Signs `component` with `secret_key`, naming the signer by `public_key`'s id.
+/// Existing signatures are kept, so a component can carry several.
+pub fn sign(component: &[u8], secret_key: &SecretKey, public_key: &PublicKey) -> Result<Vec<u8>, WSError> {
+    let module = Module::deserialize(&mut Cursor::new(component))?;
+    let key_id = public_key.clone().attach_default_key_id().key_id().cloned();
+    let (signed, _) = secret_key.sign_multi(module, key_id.as_ref(), false, false)?;
+    let mut out = Vec::with_capacity(component.len() + 256);
+    signed.serialize(&mut out)?;
+    Ok(out)
+}
+
+/// What a component's signature section says, without trusting anything.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignatureSummary {
+    /// The SHA-256 of the whole file (hex).
+    pub digest: String,
+    /// How many signatures it carries.
+    pub signatures: usize,
+    /// The key ids the signatures name (hex).
+    pub key_ids: Vec<String>,
+}
+
+/// Reads `component`'s signatures.
+pub fn summarize(component: &[u8]) -> Result<SignatureSummary, SignatureError> {
+    let data = signature_data(component)?;
+    let mut key_ids: BTreeMap<String, ()> = BTreeMap::new();
+    let mut signatures = 0;
+    for signed in &data.signed_hashes_set {
+        for signature in &signed.signatures {
+            signatures += 1;
+            if let Some(id) = &signature.key_id {
+                key_ids.insert(hex::encode(id), ());
+            }
+        }
+    }
+    Ok(SignatureSummary { digest: hex::encode(Sha256::digest(component)), signatures, key_ids: key_ids.into_keys().collect() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmsign2::KeyPair;
+
+    /// The smallest component: the 8-byte header and one custom section.
+    fn component() -> Vec<u8> {
+        let mut bytes = vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+        bytes.extend_from_slice(&[0x00, 0x06, 0x04, b'n', b'a', b'm', b'e', b'!']);
+        bytes
+    }
+
+    fn store_of(keys: &[&KeyPair]) -> TrustStore {
+        let mut store = TrustStore::empty();
+        for (i, key) in keys.iter().enumerate() {
+            store.add(format!("key{i}"), key.pk.clone());
+        }
+        store
+    }
+
+    #[test]
+    fn every_refusal_has_its_reason() {
+        let trusted = KeyPair::generate();
+        let stranger = KeyPair::generate();
+        let store = store_of(&[&trusted]);
+        let signed = sign(&component(), &trusted.sk, &trusted.pk).unwrap();
+        assert_eq!(store.verify(&signed).unwrap()[0].key_id, key_id_of(&trusted.pk));
+
+        assert_eq!(store.verify(&component()).unwrap_err(), SignatureError::Unsigned);
+        assert_eq!(store.verify(b"not wasm at all").unwrap_err(), SignatureError::NotWasm);
+        let by_stranger = sign(&component(), &stranger.sk, &stranger.pk).unwrap();
+        assert_eq!(store.verify(&by_stranger).unwrap_err(), SignatureError::Untrusted { key_ids: vec![key_id_of(&stranger.pk)] });
+
+        let mut modified = signed.clone();
+        *modified.last_mut().unwrap() ^= 1;
+        assert!(matches!(store.verify(&modified).unwrap_err(), SignatureError::Modified { .. }));
+
+        // The signature bytes sit at the end of the signature section.
+        let section_end = signed.len() - component().len() + 8;
+        let mut altered = signed.clone();
+        altered[section_end - 3] ^= 1;
+        assert!(matches!(store.verify(&altered).unwrap_err(), SignatureError::BadSignature { .. }));
+    }
+
+    #[test]
+    fn several_signatures_and_any_trusted_one_suffices() {
+        let first = KeyPair::generate();
+        let second = KeyPair::generate();
+        let twice = sign(&sign(&component(), &first.sk, &first.pk).unwrap(), &second.sk, &second.pk).unwrap();
+        assert_eq!(summarize(&twice).unwrap().signatures, 2);
+        assert_eq!(store_of(&[&second]).verify(&twice).unwrap().len(), 1);
+        assert_eq!(store_of(&[&first, &second]).verify(&twice).unwrap().len(), 2);
+        assert!(matches!(TrustStore::empty().verify(&twice).unwrap_err(), SignatureError::Untrusted { key_ids } if key_ids.len() == 2));
+    }
+}
