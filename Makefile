@@ -64,8 +64,11 @@ run: build
 test: build
 	$(CARGO) test $(CARGO_FLAGS) --release --workspace
 
+# The baselines need Python's `requests`, curl, and GNU time (peak memory).
 bench: build
-	$(CARGO) bench $(CARGO_FLAGS) -p soar-tests
+	@python3 -c "import requests" 2>/dev/null || python3 -m pip install --quiet --user requests
+	@command -v curl > /dev/null && test -x /usr/bin/time || apt-get install -y -q curl time
+	$(CARGO) bench $(CARGO_FLAGS) -p soar-tests --benches
 
 lint: setup
 	$(CARGO) fmt --all -- --check

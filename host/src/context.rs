@@ -5,7 +5,7 @@
 use crate::platform::config::{ConfigCtx, ConfigView};
 use crate::platform::ingest::{IngestCtx, IngestView};
 use crate::platform::log::{LogCtx, LogView};
-use crate::platform::state::{StateCtx, StateView};
+use crate::platform::state::{StateCtx, StateCtxView, StateView};
 use crate::platform::vault::{VaultCtx, VaultCtxView, VaultView};
 use crate::sandbox::MemoryCap;
 use crate::sandbox::outbound::OutboundHooks;
@@ -70,6 +70,11 @@ impl ActionContext {
         }
     }
 
+    /// Commits the action's pending ingest saves.
+    pub fn commit_ingest(&mut self) -> Result<(), String> {
+        self.ingest.commit()
+    }
+
     /// What the guest wrote to stderr (a panic message, say), lossily decoded.
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.contents()).trim().to_string()
@@ -95,8 +100,8 @@ impl ConfigView for ActionContext {
 }
 
 impl StateView for ActionContext {
-    fn state(&mut self) -> &mut StateCtx {
-        &mut self.state
+    fn state(&mut self) -> StateCtxView<'_> {
+        StateCtxView { ctx: &mut self.state, ingest: &mut self.ingest }
     }
 }
 

@@ -18,7 +18,9 @@ pub enum Error {
     #[error("cannot read connector {path}: {source}")]
     ReadPlugin { path: PathBuf, source: std::io::Error },
     /// The component is unsigned, tampered with, or signed by untrusted keys.
-    #[error("refusing connector {path}: {reason} (trust a publisher's key in the trusted-keys directory, or pass --allow-unsigned while developing)")]
+    #[error(
+        "refusing connector {path}: {reason} (trust a publisher's key in the trusted-keys directory, or pass --allow-unsigned while developing)"
+    )]
     Untrusted { path: PathBuf, reason: crate::signing::SignatureError },
     /// The component is not valid WebAssembly or cannot be compiled.
     #[error("cannot compile connector: {0}")]

@@ -236,6 +236,8 @@ impl Runtime {
         };
         let outcome = tokio::time::timeout(self.limits.time + OUTER_GRACE, run).await;
 
+        // Whatever the action saved stays saved, however it ended.
+        let committed = store.data_mut().commit_ingest();
         let denied = store.data().hooks.denied();
         let report = match outcome {
             Err(_elapsed) => failed(FailureKind::TimeLimit, self.time_limit_message()),
@@ -256,6 +258,9 @@ impl Runtime {
             }
             Ok(Ok(())) => report_from(&results[0], echo.clone(), &asset),
         };
+        if let Err(message) = committed {
+            return failed(FailureKind::Platform, message);
+        }
         if !denied.is_empty() && report.status == Status::Failed {
             tracing::warn!("requests denied by the sandbox: {}", denied.join(", "));
         }

@@ -93,11 +93,14 @@ impl Runtime {
     pub async fn load(&self, path: &Path) -> Result<Plugin, Error> {
         let bytes = std::fs::read(path).map_err(|source| Error::ReadPlugin { path: path.to_path_buf(), source })?;
         let signers = match &self.trust {
-            Trust::Signed(store) => store
-                .verify(&bytes)
-                .map_err(|reason| Error::Untrusted { path: path.to_path_buf(), reason })?,
+            Trust::Signed(store) => {
+                store.verify(&bytes).map_err(|reason| Error::Untrusted { path: path.to_path_buf(), reason })?
+            }
             Trust::AllowUnsigned => {
-                tracing::warn!("signature checks are OFF (--allow-unsigned): loading {} without verifying it", path.display());
+                tracing::warn!(
+                    "signature checks are OFF (--allow-unsigned): loading {} without verifying it",
+                    path.display()
+                );
                 Vec::new()
             }
         };

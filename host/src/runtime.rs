@@ -34,13 +34,21 @@ pub struct RuntimeOptions {
     pub cache_dir: Option<PathBuf>,
     /// Limits for every action.
     pub limits: Limits,
-    /// How many actions may run at once in this process (pool size).
-    pub max_concurrent_actions: u32,
+    /// With `Some(n)`, memory for `n` concurrent actions is reserved up front
+    /// (wasmtime's pooling allocator): each instantiation is then faster, but
+    /// setting the pool up and tearing it down costs milliseconds, so a process
+    /// that runs one action (the CLI) is faster with `None`.
+    pub instance_pool: Option<u32>,
 }
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        Self { trust: Trust::Signed(TrustStore::empty()), cache_dir: None, limits: Limits::default(), max_concurrent_actions: 16 }
+        Self {
+            trust: Trust::Signed(TrustStore::empty()),
+            cache_dir: None,
+            limits: Limits::default(),
+            instance_pool: Some(16),
+        }
     }
 }
 
@@ -60,14 +68,16 @@ impl Runtime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
-        let mut pool = PoolingAllocationConfig::default();
-        let instances = options.max_concurrent_actions.max(1);
-        pool.total_component_instances(instances)
-            .total_core_instances(instances * 8)
-            .total_memories(instances * 4)
-            .total_tables(instances * 8)
-            .max_memory_size(options.limits.memory);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if let Some(instances) = options.instance_pool {
+            let instances = instances.max(1);
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(instances)
+                .total_core_instances(instances * 8)
+                .total_memories(instances * 4)
+                .total_tables(instances * 8)
+                .max_memory_size(options.limits.memory);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
         let engine = Engine::new(&config).map_err(Error::engine)?;
 
         let mut linker = Linker::new(&engine);

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use wasmsign2::{Module, PublicKey, PublicKeySet, Section, SecretKey, SignatureData, WSError};
+use wasmsign2::{Module, PublicKey, PublicKeySet, SecretKey, Section, SignatureData, WSError};
 
 /// The wasm-signatures domain, version, content type and hash function, which
 /// prefix the signed message (`"wasmsig" ‖ 01 ‖ 01 ‖ 01 ‖ hashes`).
@@ -87,8 +87,8 @@ impl TrustStore {
         };
         for file in files {
             let bytes = std::fs::read(&file).map_err(|err| format!("cannot read {}: {err}", file.display()))?;
-            let key = PublicKey::from_any(&bytes)
-                .map_err(|err| format!("{} is not a public key: {err}", file.display()))?;
+            let key =
+                PublicKey::from_any(&bytes).map_err(|err| format!("{} is not a public key: {err}", file.display()))?;
             let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             store.add(name, key);
         }
@@ -110,46 +110,79 @@ impl TrustStore {
     }
 
     /// Checks `component` and returns the trusted keys that signed it.
+    ///
+    /// A whole-component signature (one hash) is checked here directly: one
+    /// SHA-256 pass with the CPU's SHA instructions and one Ed25519 check per
+    /// trusted signature, which keeps loading fast. Signatures over several
+    /// section ranges (made with wasmsign2's extension support) are left to the
+    /// wasmsign2 library.
     pub fn verify(&self, component: &[u8]) -> Result<Vec<TrustedKey>, SignatureError> {
-        let data = signature_data(component)?;
-        let set = PublicKeySet::new(self.keys.iter().map(|k| k.key.clone()).collect());
-        match set.verify(&mut Cursor::new(component), None) {
-            Ok(signers) if !signers.is_empty() => {
-                let ids: Vec<String> = signers.iter().map(|key| key_id_of(key)).collect();
-                Ok(self.keys.iter().filter(|k| ids.contains(&k.key_id)).cloned().collect())
-            }
-            Ok(_) | Err(WSError::VerificationFailed) | Err(WSError::NoSignatures) | Err(WSError::CryptoError(_)) => {
-                Err(self.explain(component, &data))
-            }
-            Err(_) => Err(SignatureError::Malformed),
+        let (data, signed_from) = signature_section(component)?;
+        let content = Sha256::digest(&component[signed_from..]).to_vec();
+        let checks = self.check(&data, &content);
+        let signers: Vec<TrustedKey> =
+            checks.iter().filter(|c| c.valid && c.covers_content).map(|c| c.key.clone()).collect();
+        if !signers.is_empty() {
+            return Ok(signers);
         }
+        if data.signed_hashes_set.iter().any(|signed| signed.hashes.len() > 1) {
+            let set = PublicKeySet::new(self.keys.iter().map(|k| k.key.clone()).collect());
+            if let Ok(keys) = set.verify(&mut Cursor::new(component), None) {
+                let ids: Vec<String> = keys.iter().map(|key| key_id_of(key)).collect();
+                return Ok(self.keys.iter().filter(|k| ids.contains(&k.key_id)).cloned().collect());
+            }
+        }
+        Err(explain(&data, &checks))
     }
 
-    /// Why no trusted key verifies `component`.
-    fn explain(&self, component: &[u8], data: &SignatureData) -> SignatureError {
-        let content = content_hash(component);
-        let mut signed_by = Vec::new();
+    /// Every (signature, trusted key) pair the signature section allows: whether
+    /// the signature verifies, and whether what it signed is this content.
+    fn check(&self, data: &SignatureData, content: &[u8]) -> Vec<Check> {
+        let mut checks = Vec::new();
         for signed in &data.signed_hashes_set {
             let mut message = SIGNED_MESSAGE_PREFIX.to_vec();
             signed.hashes.iter().for_each(|hash| message.extend_from_slice(hash));
+            let covers_content = signed.hashes.len() == 1 && signed.hashes[0] == content;
             for signature in &signed.signatures {
                 let id = signature.key_id.as_deref().map(hex::encode);
-                signed_by.extend(id.clone());
-                for trusted in self.keys.iter().filter(|k| id.as_ref().is_none_or(|id| *id == k.key_id)) {
+                let candidates = self.keys.iter().filter(|k| id.as_ref().is_none_or(|id| *id == k.key_id));
+                for key in candidates {
                     let valid = ed25519_compact::Signature::from_slice(&signature.signature)
-                        .is_ok_and(|sig| trusted.key.pk.verify(&message, &sig).is_ok());
-                    match (valid, content.as_ref().is_some_and(|c| signed.hashes.contains(c))) {
-                        (true, false) => return SignatureError::Modified { key_id: trusted.key_id.clone() },
-                        (false, _) if id.is_some() => return SignatureError::BadSignature { key_id: trusted.key_id.clone() },
-                        _ => {}
-                    }
+                        .is_ok_and(|sig| key.key.pk.verify(&message, &sig).is_ok());
+                    checks.push(Check { key: key.clone(), named: id.is_some(), valid, covers_content });
                 }
             }
         }
-        signed_by.sort();
-        signed_by.dedup();
-        SignatureError::Untrusted { key_ids: signed_by }
+        checks
     }
+}
+
+/// One signature checked against one trusted key.
+struct Check {
+    key: TrustedKey,
+    /// The signature names this key by id.
+    named: bool,
+    valid: bool,
+    covers_content: bool,
+}
+
+/// Why no trusted key verifies the component.
+fn explain(data: &SignatureData, checks: &[Check]) -> SignatureError {
+    if let Some(check) = checks.iter().find(|c| c.valid && !c.covers_content) {
+        return SignatureError::Modified { key_id: check.key.key_id.clone() };
+    }
+    if let Some(check) = checks.iter().find(|c| !c.valid && c.named) {
+        return SignatureError::BadSignature { key_id: check.key.key_id.clone() };
+    }
+    let mut key_ids: Vec<String> = data
+        .signed_hashes_set
+        .iter()
+        .flat_map(|signed| &signed.signatures)
+        .filter_map(|signature| signature.key_id.as_deref().map(hex::encode))
+        .collect();
+    key_ids.sort();
+    key_ids.dedup();
+    SignatureError::Untrusted { key_ids }
 }
 
 /// A key's id as hex (its wasmsign2 default id when it has none).
@@ -157,28 +190,21 @@ pub fn key_id_of(key: &PublicKey) -> String {
     hex::encode(key.clone().attach_default_key_id().key_id().cloned().unwrap_or_default())
 }
 
-/// The parsed signature section of `component`.
-fn signature_data(component: &[u8]) -> Result<SignatureData, SignatureError> {
+/// The parsed signature section of `component`, and where the signed content
+/// starts (right after it).
+fn signature_section(component: &[u8]) -> Result<(SignatureData, usize), SignatureError> {
     let mut reader = Cursor::new(component);
     let stream = Module::init_from_reader(&mut reader).map_err(|_| SignatureError::NotWasm)?;
     let mut sections = Module::iterate(stream).map_err(|_| SignatureError::NotWasm)?;
-    match sections.next() {
+    let data = match sections.next() {
         Some(Ok(Section::Custom(section))) if section.is_signature_header() => {
-            section.signature_data().map_err(|_| SignatureError::Malformed)
+            section.signature_data().map_err(|_| SignatureError::Malformed)?
         }
-        Some(Ok(_)) | None => Err(SignatureError::Unsigned),
-        Some(Err(_)) => Err(SignatureError::NotWasm),
-    }
-}
-
-/// The SHA-256 of everything after the signature section: what a whole-component
-/// signature covers.
-fn content_hash(component: &[u8]) -> Option<Vec<u8>> {
-    let mut reader = Cursor::new(component);
-    let stream = Module::init_from_reader(&mut reader).ok()?;
-    Module::iterate(stream).ok()?.next()?.ok()?;
-    let signed_from = usize::try_from(reader.position()).ok()?;
-    Some(Sha256::digest(&component[signed_from..]).to_vec())
+        Some(Ok(_)) | None => return Err(SignatureError::Unsigned),
+        Some(Err(_)) => return Err(SignatureError::NotWasm),
+    };
+    let signed_from = usize::try_from(reader.position()).map_err(|_| SignatureError::NotWasm)?;
+    Ok((data, signed_from))
 }
 
 /// Signs `component` with `secret_key`, naming the signer by `public_key`'s id.
@@ -205,7 +231,7 @@ pub struct SignatureSummary {
 
 /// Reads `component`'s signatures.
 pub fn summarize(component: &[u8]) -> Result<SignatureSummary, SignatureError> {
-    let data = signature_data(component)?;
+    let (data, _) = signature_section(component)?;
     let mut key_ids: BTreeMap<String, ()> = BTreeMap::new();
     let mut signatures = 0;
     for signed in &data.signed_hashes_set {
@@ -216,7 +242,11 @@ pub fn summarize(component: &[u8]) -> Result<SignatureSummary, SignatureError> {
             }
         }
     }
-    Ok(SignatureSummary { digest: hex::encode(Sha256::digest(component)), signatures, key_ids: key_ids.into_keys().collect() })
+    Ok(SignatureSummary {
+        digest: hex::encode(Sha256::digest(component)),
+        signatures,
+        key_ids: key_ids.into_keys().collect(),
+    })
 }
 
 #[cfg(test)]
@@ -250,7 +280,10 @@ mod tests {
         assert_eq!(store.verify(&component()).unwrap_err(), SignatureError::Unsigned);
         assert_eq!(store.verify(b"not wasm at all").unwrap_err(), SignatureError::NotWasm);
         let by_stranger = sign(&component(), &stranger.sk, &stranger.pk).unwrap();
-        assert_eq!(store.verify(&by_stranger).unwrap_err(), SignatureError::Untrusted { key_ids: vec![key_id_of(&stranger.pk)] });
+        assert_eq!(
+            store.verify(&by_stranger).unwrap_err(),
+            SignatureError::Untrusted { key_ids: vec![key_id_of(&stranger.pk)] }
+        );
 
         let mut modified = signed.clone();
         *modified.last_mut().unwrap() ^= 1;
@@ -271,6 +304,8 @@ mod tests {
         assert_eq!(summarize(&twice).unwrap().signatures, 2);
         assert_eq!(store_of(&[&second]).verify(&twice).unwrap().len(), 1);
         assert_eq!(store_of(&[&first, &second]).verify(&twice).unwrap().len(), 2);
-        assert!(matches!(TrustStore::empty().verify(&twice).unwrap_err(), SignatureError::Untrusted { key_ids } if key_ids.len() == 2));
+        assert!(
+            matches!(TrustStore::empty().verify(&twice).unwrap_err(), SignatureError::Untrusted { key_ids } if key_ids.len() == 2)
+        );
     }
 }

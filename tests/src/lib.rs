@@ -1,4 +1,5 @@
 //! Vendor API simulators and the helpers the end-to-end tests share.
 
+pub mod bench;
 pub mod harness;
 pub mod sim;

@@ -67,13 +67,16 @@ impl Global {
 
     fn runtime(&self, limits: soar_host::Limits) -> Result<Runtime, soar_host::Error> {
         let trust = if self.allow_unsigned {
-            eprintln!("WARNING: --allow-unsigned: connector signatures are NOT checked. Use this only while developing connectors.");
+            eprintln!(
+                "WARNING: --allow-unsigned: connector signatures are NOT checked. Use this only while developing connectors."
+            );
             Trust::AllowUnsigned
         } else {
             Trust::Signed(self.trust_store()?)
         };
         let cache_dir = Some(self.cache_dir.clone().unwrap_or_else(dirs::cache));
-        Runtime::new(RuntimeOptions { trust, cache_dir, limits, max_concurrent_actions: 4 })
+        // One action per process: no instance pool (see `RuntimeOptions::instance_pool`).
+        Runtime::new(RuntimeOptions { trust, cache_dir, limits, instance_pool: None })
     }
 }
 

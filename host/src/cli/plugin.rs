@@ -66,7 +66,8 @@ async fn install(global: &Global, file: &std::path::Path) -> Result<(), Error> {
     let plugins = global.plugin_dir();
     let name = plugin.info().name.clone();
     let target = plugins.path_of(&name);
-    let replaced = if target.exists() { runtime.load(&target).await.ok().map(|old| old.info().version.clone()) } else { None };
+    let replaced =
+        if target.exists() { runtime.load(&target).await.ok().map(|old| old.info().version.clone()) } else { None };
     let bytes = std::fs::read(file).map_err(|source| Error::ReadPlugin { path: file.to_path_buf(), source })?;
     private_dir(plugins.path())
         .and_then(|()| write_atomic(&target, &bytes))

@@ -57,7 +57,10 @@ pub fn keygen(args: KeygenArgs) -> i32 {
         .and_then(|()| make_readable(&args.public_key));
     match written {
         Ok(()) => {
-            println!("{}", serde_json::json!({"key_id": signing::key_id_of(&pair.pk), "secret_key": args.secret_key, "public_key": args.public_key}));
+            println!(
+                "{}",
+                serde_json::json!({"key_id": signing::key_id_of(&pair.pk), "secret_key": args.secret_key, "public_key": args.public_key})
+            );
             exit::SUCCESS
         }
         Err(err) => {
@@ -76,10 +79,13 @@ fn make_readable(path: &Path) -> std::io::Result<()> {
 /// Runs `host sign`; returns the exit code.
 pub fn sign(args: SignArgs) -> i32 {
     let result = (|| -> Result<String, String> {
-        let secret = SecretKey::from_any_file(&args.secret_key).map_err(|err| format!("{}: {err}", args.secret_key.display()))?;
-        let public = PublicKey::from_any_file(&args.public_key).map_err(|err| format!("{}: {err}", args.public_key.display()))?;
+        let secret = SecretKey::from_any_file(&args.secret_key)
+            .map_err(|err| format!("{}: {err}", args.secret_key.display()))?;
+        let public = PublicKey::from_any_file(&args.public_key)
+            .map_err(|err| format!("{}: {err}", args.public_key.display()))?;
         let component = std::fs::read(&args.input).map_err(|err| format!("{}: {err}", args.input.display()))?;
-        let signed = signing::sign(&component, &secret, &public).map_err(|err| format!("cannot sign {}: {err}", args.input.display()))?;
+        let signed = signing::sign(&component, &secret, &public)
+            .map_err(|err| format!("cannot sign {}: {err}", args.input.display()))?;
         let output = args.output.as_ref().unwrap_or(&args.input);
         write_atomic(output, &signed).map_err(|err| format!("{}: {err}", output.display()))?;
         make_readable(output).map_err(|err| format!("{}: {err}", output.display()))?;
@@ -103,12 +109,14 @@ pub fn verify(global: &Global, args: VerifyArgs) -> i32 {
         global.trust_store().map_err(|err| err.to_string())
     } else {
         let mut store = TrustStore::empty();
-        args.public_keys.iter().try_for_each(|path| {
-            let key = PublicKey::from_any_file(path).map_err(|err| format!("{}: {err}", path.display()))?;
-            store.add(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(), key);
-            Ok::<(), String>(())
-        })
-        .map(|()| store)
+        args.public_keys
+            .iter()
+            .try_for_each(|path| {
+                let key = PublicKey::from_any_file(path).map_err(|err| format!("{}: {err}", path.display()))?;
+                store.add(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(), key);
+                Ok::<(), String>(())
+            })
+            .map(|()| store)
     };
     let component = std::fs::read(&args.input).map_err(|err| format!("{}: {err}", args.input.display()));
     let (store, component) = match (store, component) {

@@ -33,14 +33,23 @@ impl IngestCtx {
         Self { target: Some(target), store: None, created: 0, on_saved }
     }
 
-    fn store(&mut self) -> Result<(&IngestStore, &Target), IngestError> {
+    fn store(&mut self) -> Result<(&mut IngestStore, &Target), IngestError> {
         let target =
             self.target.as_ref().ok_or_else(|| IngestError::Storage("no container store outside an action".into()))?;
         if self.store.is_none() {
             let store = IngestStore::open(&target.data_dir).map_err(|err| IngestError::Storage(err.to_string()))?;
             self.store = Some(store);
         }
-        Ok((self.store.as_ref().expect("opened above"), target))
+        Ok((self.store.as_mut().expect("opened above"), target))
+    }
+
+    /// Makes the saves so far durable. The host calls this before every write of
+    /// the asset's state and when the action ends (see [`IngestStore`]).
+    pub fn commit(&mut self) -> Result<(), String> {
+        match &mut self.store {
+            Some(store) => store.commit().map_err(|err| format!("cannot commit saved containers: {err}")),
+            None => Ok(()),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! `soar:connector/state`: the asset's key-value state.
 
 use super::bindings::soar::connector::state::{self, Host, StateError};
+use super::ingest::IngestCtx;
 use crate::storage::state::StateStore;
 use wasmtime::component::{HasData, Linker};
 
@@ -27,13 +28,21 @@ impl StateCtx {
 
 /// Access to a [`StateCtx`] in the store's data.
 pub trait StateView: Send {
-    fn state(&mut self) -> &mut StateCtx;
+    fn state(&mut self) -> StateCtxView<'_>;
+}
+
+/// The state, with the action's pending ingest saves: they are committed before
+/// the state changes, so a checkpoint a connector stores after saving
+/// containers is never durable before those containers are.
+pub struct StateCtxView<'a> {
+    pub ctx: &'a mut StateCtx,
+    pub ingest: &'a mut IngestCtx,
 }
 
 struct HasState;
 
 impl HasData for HasState {
-    type Data<'a> = &'a mut StateCtx;
+    type Data<'a> = StateCtxView<'a>;
 }
 
 /// Adds `soar:connector/state` to `linker`.
@@ -45,7 +54,18 @@ fn unavailable(err: std::io::Error) -> StateError {
     StateError::Unavailable(err.to_string())
 }
 
-impl Host for StateCtx {
+impl StateCtxView<'_> {
+    fn store(&mut self) -> Result<&StateStore, StateError> {
+        self.ctx.store()
+    }
+
+    /// Before a write: the ingest saves it may record progress over.
+    fn commit_ingest(&mut self) -> Result<(), StateError> {
+        self.ingest.commit().map_err(StateError::Unavailable)
+    }
+}
+
+impl Host for StateCtxView<'_> {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, StateError>> {
         Ok(self
             .store()
@@ -57,10 +77,16 @@ impl Host for StateCtx {
             Ok(value) => value,
             Err(err) => return Ok(Err(StateError::InvalidValue(format!("'{key}' is not JSON: {err}")))),
         };
+        if let Err(err) = self.commit_ingest() {
+            return Ok(Err(err));
+        }
         Ok(self.store().and_then(|store| store.set(&key, value).map_err(unavailable)))
     }
 
     fn remove(&mut self, key: String) -> wasmtime::Result<Result<(), StateError>> {
+        if let Err(err) = self.commit_ingest() {
+            return Ok(Err(err));
+        }
         Ok(self.store().and_then(|store| store.remove(&key).map_err(unavailable)))
     }
 }

@@ -88,7 +88,7 @@ impl Host for VaultCtxView<'_> {
         let Some(store) = self.ctx.store.clone() else {
             return Ok(Err(VaultError::Storage("no vault outside an action".into())));
         };
-        let mut writer = match store.begin() {
+        let mut writer = match store.begin(expected_size) {
             Ok(writer) => writer,
             Err(err) => return Ok(Err(storage(err))),
         };
@@ -97,7 +97,8 @@ impl Host for VaultCtxView<'_> {
             match stream.read(READ_SIZE) {
                 Ok(bytes) => {
                     if let Err(err) = writer.write(&bytes) {
-                        return Ok(Err(storage(err)));
+                        // The worker that stopped knows why (disk full, say).
+                        return Ok(Err(storage(writer.finish().err().unwrap_or(err))));
                     }
                     if let Some(progress) = &mut self.ctx.progress {
                         progress(writer.size(), expected_size);

@@ -3,16 +3,17 @@
 //! only when it is complete; an interrupted download leaves nothing behind.
 
 use super::fs::{Lock, private_dir, sync_dir, write_atomic};
+use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 /// Longest accepted file name, in bytes.
 const MAX_NAME: usize = 1024;
-/// Write buffer for downloads.
+/// Downloads are handed to the writing and hashing threads in blocks this big.
 const BUFFER: usize = 1 << 20;
 
 /// A document in the vault.
@@ -48,17 +49,13 @@ impl VaultStore {
         Self { root: data_dir.join("vault") }
     }
 
-    /// Starts a new file; nothing is visible in the vault until [`commit`](Self::commit).
-    pub fn begin(&self) -> io::Result<VaultWriter> {
+    /// Starts a new file of `expected_size` bytes, if known; nothing is visible in
+    /// the vault until [`commit`](Self::commit).
+    pub fn begin(&self, expected_size: Option<u64>) -> io::Result<VaultWriter> {
         let tmp = self.root.join("tmp");
         private_dir(&tmp)?;
         let file = tempfile::Builder::new().prefix("download-").tempfile_in(&tmp)?;
-        Ok(VaultWriter {
-            file: BufWriter::with_capacity(BUFFER, file),
-            sha1: Sha1::new(),
-            sha256: Sha256::new(),
-            size: 0,
-        })
+        VaultWriter::start(file, expected_size)
     }
 
     /// Adds a finished file under `name`. Contents already in the vault are not
@@ -156,20 +153,58 @@ impl VaultStore {
 }
 
 /// A file being written to the vault; dropping it discards the contents.
+///
+/// Writing the file and hashing it run on two threads of their own, fed the
+/// same chunks, so a large download is stored and hashed at the pace it
+/// arrives: the thread reading the network does nothing else.
 pub struct VaultWriter {
-    file: BufWriter<NamedTempFile>,
-    sha1: Sha1,
-    sha256: Sha256,
+    file: Worker<io::Result<NamedTempFile>>,
+    hashes: Worker<(String, String)>,
+    /// Network reads arrive in small pieces; they are handed to the workers in
+    /// blocks of [`BUFFER`] bytes, because waking a thread per piece would cost
+    /// more than the work.
+    pending: BytesMut,
     size: u64,
 }
 
 impl VaultWriter {
+    fn start(file: NamedTempFile, expected_size: Option<u64>) -> io::Result<Self> {
+        if let Some(size) = expected_size {
+            // Reserving the blocks up front spares the filesystem allocating them
+            // page by page; a failure here only costs that optimisation.
+            let _ = preallocate(file.as_file(), size);
+        }
+        let file = Worker::start("vault-write", move |chunks| {
+            let mut out = file;
+            for chunk in chunks {
+                out.write_all(&chunk)?;
+            }
+            out.as_file().sync_all()?;
+            Ok(out)
+        })?;
+        let hashes = Worker::start("vault-hash", |chunks| {
+            let (mut sha1, mut sha256) = (Sha1::new(), Sha256::new());
+            for chunk in chunks {
+                sha1.update(&chunk);
+                sha256.update(&chunk);
+            }
+            (hex::encode(sha1.finalize()), hex::encode(sha256.finalize()))
+        })?;
+        Ok(Self { file, hashes, pending: BytesMut::with_capacity(BUFFER), size: 0 })
+    }
+
     /// Appends `bytes`.
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.sha1.update(bytes);
-        self.sha256.update(bytes);
         self.size += bytes.len() as u64;
-        self.file.write_all(bytes)
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= BUFFER { self.hand_off() } else { Ok(()) }
+    }
+
+    fn hand_off(&mut self) -> io::Result<()> {
+        let block = self.pending.split().freeze();
+        self.pending.reserve(BUFFER);
+        self.hashes.send(block.clone())?;
+        self.file.send(block)
     }
 
     /// Bytes written so far.
@@ -177,16 +212,72 @@ impl VaultWriter {
         self.size
     }
 
-    /// Flushes the file to disk and computes its hashes.
-    pub fn finish(self) -> io::Result<WrittenFile> {
-        let file = self.file.into_inner().map_err(|err| err.into_error())?;
-        file.as_file().sync_all()?;
-        Ok(WrittenFile {
-            file,
-            sha1: hex::encode(self.sha1.finalize()),
-            sha256: hex::encode(self.sha256.finalize()),
-            size: self.size,
-        })
+    /// Waits for the file to be on disk and its hashes computed.
+    pub fn finish(mut self) -> io::Result<WrittenFile> {
+        if !self.pending.is_empty() {
+            self.hand_off()?;
+        }
+        let file = self.file.finish()??;
+        let (sha1, sha256) = self.hashes.finish()?;
+        if file.as_file().metadata()?.len() > self.size {
+            file.as_file().set_len(self.size)?;
+        }
+        Ok(WrittenFile { file, sha1, sha256, size: self.size })
+    }
+}
+
+/// A thread consuming chunks, with a bounded queue so a slow consumer holds back
+/// the download instead of buffering it in memory.
+struct Worker<T> {
+    chunks: Option<std::sync::mpsc::SyncSender<Bytes>>,
+    done: Option<std::thread::JoinHandle<T>>,
+}
+
+/// Blocks in flight to each worker: enough to absorb hiccups, few enough that
+/// memory does not grow with the download.
+const QUEUE: usize = 4;
+
+impl<T: Send + 'static> Worker<T> {
+    fn start(
+        name: &str,
+        work: impl FnOnce(std::sync::mpsc::Receiver<Bytes>) -> T + Send + 'static,
+    ) -> io::Result<Self> {
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Bytes>(QUEUE);
+        let done = std::thread::Builder::new().name(name.into()).spawn(move || work(received))?;
+        Ok(Self { chunks: Some(chunks), done: Some(done) })
+    }
+
+    fn send(&self, chunk: Bytes) -> io::Result<()> {
+        let sender = self.chunks.as_ref().ok_or_else(|| io::Error::other("the worker already finished"))?;
+        sender.send(chunk).map_err(|_| io::Error::other("the worker stopped"))
+    }
+
+    fn finish(mut self) -> io::Result<T> {
+        drop(self.chunks.take());
+        let done = self.done.take().ok_or_else(|| io::Error::other("the worker already finished"))?;
+        done.join().map_err(|_| io::Error::other("the worker panicked"))
+    }
+}
+
+impl<T> Drop for Worker<T> {
+    fn drop(&mut self) {
+        // An abandoned download: end the queue and wait for the thread, which
+        // drops (and so deletes) the temporary file.
+        drop(self.chunks.take());
+        if let Some(done) = self.done.take() {
+            let _ = done.join();
+        }
+    }
+}
+
+/// Reserves `size` bytes of disk for `file` (Linux `fallocate`).
+fn preallocate(file: &std::fs::File, size: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let size = libc::off_t::try_from(size).map_err(io::Error::other)?;
+    // SAFETY: the descriptor is open for writing for the duration of the call.
+    match unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, size) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
     }
 }
 
@@ -241,7 +332,7 @@ mod tests {
     use super::*;
 
     fn add(vault: &VaultStore, contents: &[u8], name: &str) -> VaultDocument {
-        let mut writer = vault.begin().unwrap();
+        let mut writer = vault.begin(None).unwrap();
         writer.write(contents).unwrap();
         vault.commit(writer.finish().unwrap(), name, Some("application/octet-stream"), "tester").unwrap()
     }
@@ -267,7 +358,7 @@ mod tests {
     fn abandoned_writes_leave_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let vault = VaultStore::new(dir.path());
-        let mut writer = vault.begin().unwrap();
+        let mut writer = vault.begin(None).unwrap();
         writer.write(b"partial").unwrap();
         drop(writer);
         assert!(vault.list().unwrap().is_empty());

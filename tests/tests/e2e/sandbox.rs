@@ -153,7 +153,7 @@ async fn the_host_library_survives_every_failure() {
     let (server, _) = counting_server().await;
     let limits = Limits { memory: 64 << 20, time: Duration::from_secs(1) };
     let trust = Trust::Signed(TrustStore::load(&trust_dir()).unwrap());
-    let runtime = Runtime::new(RuntimeOptions { trust, cache_dir: None, limits, max_concurrent_actions: 2 }).unwrap();
+    let runtime = Runtime::new(RuntimeOptions { trust, cache_dir: None, limits, instance_pool: Some(2) }).unwrap();
     let dir = component("sandbox_probe.wasm").parent().unwrap().to_path_buf();
     let plugin = runtime.load(&PluginDir::new(dir).find("sandbox_probe").unwrap()).await.unwrap();
     let data = tempfile::tempdir().unwrap();

@@ -52,10 +52,15 @@ async fn assert_refused(bytes: &[u8], reason: &str) {
     let sandbox = Sandbox::with(bytes);
     let run = sandbox.load().await;
     assert_eq!(run.code, exit::CONNECTOR, "{run:#?}");
-    assert!(run.stderr.contains("refusing connector") && run.stderr.contains(reason), "expected '{reason}': {}", run.stderr);
+    assert!(
+        run.stderr.contains("refusing connector") && run.stderr.contains(reason),
+        "expected '{reason}': {}",
+        run.stderr
+    );
     assert_eq!(sandbox.compiled(), 0, "nothing may be compiled");
     // An invoke says the same, in its JSON result.
-    let asset = sandbox.env.asset("vision", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\n");
+    let asset =
+        sandbox.env.asset("vision", "base_url = \"http://127.0.0.1:9\"\nclient_id = \"a\"\nclient_secret = \"b\"\n");
     let run = sandbox.run(&["invoke", "cofense", "list-searchable-headers", "--asset", asset.to_str().unwrap()]).await;
     assert!(run.failure("untrusted-connector", exit::CONNECTOR).contains(reason));
     assert_eq!(sandbox.compiled(), 0);
@@ -106,7 +111,9 @@ async fn a_flipped_byte_anywhere_is_refused() {
         _ => None,
     });
     let custom = range_of(&bytes, |p| match p {
-        Payload::CustomSection(reader) if reader.name() != "signature" => Some(reader.data_offset()..reader.range().end),
+        Payload::CustomSection(reader) if reader.name() != "signature" => {
+            Some(reader.data_offset()..reader.range().end)
+        }
         _ => None,
     });
     for (what, range) in [("code", code), ("data segment", data), ("custom section", custom)] {
@@ -120,7 +127,9 @@ async fn a_flipped_byte_anywhere_is_refused() {
 async fn an_altered_signature_section_is_refused() {
     let bytes = signed();
     let signature = range_of(&bytes, |p| match p {
-        Payload::CustomSection(reader) if reader.name() == "signature" => Some(reader.data_offset()..reader.range().end),
+        Payload::CustomSection(reader) if reader.name() == "signature" => {
+            Some(reader.data_offset()..reader.range().end)
+        }
         _ => None,
     });
     // The Ed25519 signature is the last 64 bytes of the section.
@@ -156,11 +165,13 @@ async fn a_changed_file_never_reuses_compiled_code() {
 
 async fn keygen(env: &HostEnv, dir: &Path) -> (PathBuf, PathBuf) {
     let (secret, public) = (dir.join("publisher.key"), dir.join("publisher.pub"));
-    let run = env.run(&["keygen", "--secret-key", secret.to_str().unwrap(), "--public-key", public.to_str().unwrap()]).await;
+    let run =
+        env.run(&["keygen", "--secret-key", secret.to_str().unwrap(), "--public-key", public.to_str().unwrap()]).await;
     assert_eq!(run.code, 0, "{run:#?}");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
-    let again = env.run(&["keygen", "--secret-key", secret.to_str().unwrap(), "--public-key", public.to_str().unwrap()]).await;
+    let again =
+        env.run(&["keygen", "--secret-key", secret.to_str().unwrap(), "--public-key", public.to_str().unwrap()]).await;
     assert_eq!(again.code, exit::INVALID_INPUT, "an existing secret key is never overwritten");
     (secret, public)
 }
@@ -175,7 +186,18 @@ async fn host_signatures_and_the_wasmsign2_library_agree() {
     let input = dir.path().join("in.wasm");
     let output = dir.path().join("out.wasm");
     std::fs::write(&input, unsigned()).unwrap();
-    let run = env.run(&["sign", input.to_str().unwrap(), "-k", secret.to_str().unwrap(), "-K", public.to_str().unwrap(), "-o", output.to_str().unwrap()]).await;
+    let run = env
+        .run(&[
+            "sign",
+            input.to_str().unwrap(),
+            "-k",
+            secret.to_str().unwrap(),
+            "-K",
+            public.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ])
+        .await;
     assert_eq!(run.code, 0, "{run:#?}");
     let key = PublicKey::from_file(&public).unwrap();
     key.verify(&mut std::fs::File::open(&output).unwrap(), None).expect("the library verifies host's signature");
@@ -188,7 +210,8 @@ async fn host_signatures_and_the_wasmsign2_library_agree() {
     signed.serialize_to_file(&by_library).unwrap();
     let library_public = dir.path().join("library.pub");
     pair.pk.to_file(&library_public).unwrap();
-    let run = env.run(&["verify", by_library.to_str().unwrap(), "--public-key", library_public.to_str().unwrap()]).await;
+    let run =
+        env.run(&["verify", by_library.to_str().unwrap(), "--public-key", library_public.to_str().unwrap()]).await;
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(run.json["verified"], true);
     assert_eq!(run.json["trusted_signers"][0]["name"], "library");
@@ -196,7 +219,9 @@ async fn host_signatures_and_the_wasmsign2_library_agree() {
     assert_eq!(run.json["digest"], digest);
 
     // `host verify` against the trust directory names the signer key ids.
-    let run = env.run(&["verify", component("cofense.wasm").to_str().unwrap(), "--trust", trust_dir().to_str().unwrap()]).await;
+    let run = env
+        .run(&["verify", component("cofense.wasm").to_str().unwrap(), "--trust", trust_dir().to_str().unwrap()])
+        .await;
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(run.json["trusted_signers"][0]["name"], "dev");
     assert_eq!(run.json["key_ids"].as_array().unwrap().len(), 1);
@@ -215,7 +240,10 @@ async fn install_list_replace_and_remove() {
 
     let run = env.run(&["plugin", "install", component("cofense.wasm").to_str().unwrap()]).await;
     assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!((run.json["name"].as_str(), run.json["replaced_version"].clone()), (Some("cofense"), serde_json::Value::Null));
+    assert_eq!(
+        (run.json["name"].as_str(), run.json["replaced_version"].clone()),
+        (Some("cofense"), serde_json::Value::Null)
+    );
     assert!(plugins.path().join("cofense.wasm").is_file());
 
     // A newer build (here: the same one with a second signature) replaces it.
@@ -231,10 +259,16 @@ async fn install_list_replace_and_remove() {
     env.run(&["plugin", "install", component("threatconnect.wasm").to_str().unwrap()]).await;
     let run = env.run(&["plugin", "list"]).await;
     let listed = run.json.as_array().unwrap();
-    assert_eq!(listed.iter().map(|p| p["name"].as_str().unwrap()).collect::<Vec<_>>(), vec!["cofense", "threatconnect"]);
+    assert_eq!(
+        listed.iter().map(|p| p["name"].as_str().unwrap()).collect::<Vec<_>>(),
+        vec!["cofense", "threatconnect"]
+    );
     assert_eq!(listed[0]["version"], "1.0.0");
     assert_eq!(listed[0]["signers"][0]["name"], "dev");
-    assert_eq!(listed[0]["digest"], hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&newer).unwrap())));
+    assert_eq!(
+        listed[0]["digest"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&newer).unwrap()))
+    );
 
     // An untrusted component never reaches the plugin directory.
     let untrusted = dir.path().join("untrusted.wasm");

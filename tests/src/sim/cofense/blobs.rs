@@ -121,23 +121,30 @@ fn seed_for(filename: &str, size: u64) -> u64 {
     hash.max(1)
 }
 
-/// Deterministic pseudo-random bytes in 64 KiB chunks (xorshift64*).
+/// Deterministic pseudo-random bytes in 64 KiB chunks: a 1 MiB block of
+/// xorshift64* output, repeated. Serving slices of one block costs no CPU per
+/// chunk, so a download benchmark measures the client, not the simulator.
 pub(crate) struct Generator {
-    state: u64,
+    block: Bytes,
+    position: u64,
     remaining: u64,
 }
+
+/// The repeated block's size.
+const BLOCK: usize = 1 << 20;
 
 impl Generator {
     /// `size` bytes from `seed` (which must not be 0).
     pub(crate) fn new(seed: u64, size: u64) -> Self {
-        Self { state: seed.max(1), remaining: size }
-    }
-
-    fn next_word(&mut self) -> u64 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        self.state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        let mut state = seed.max(1);
+        let mut block = Vec::with_capacity(BLOCK);
+        while block.len() < BLOCK {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            block.extend_from_slice(&state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+        }
+        Self { block: Bytes::from(block), position: 0, remaining: size }
     }
 }
 
@@ -148,14 +155,11 @@ impl Iterator for Generator {
         if self.remaining == 0 {
             return None;
         }
-        let len = self.remaining.min(CHUNK as u64) as usize;
-        let mut chunk = Vec::with_capacity(CHUNK);
-        while chunk.len() < len {
-            chunk.extend_from_slice(&self.next_word().to_le_bytes());
-        }
-        chunk.truncate(len);
+        let start = (self.position % BLOCK as u64) as usize;
+        let len = (self.remaining.min(CHUNK as u64) as usize).min(BLOCK - start);
+        self.position += len as u64;
         self.remaining -= len as u64;
-        Some(Bytes::from(chunk))
+        Some(self.block.slice(start..start + len))
     }
 }
 
