@@ -121,10 +121,8 @@ impl HostEnv {
 
     /// Writes an asset file called `<name>.toml` with `contents` (mode 0600).
     pub fn asset(&self, name: &str, contents: &str) -> PathBuf {
-        use std::os::unix::fs::PermissionsExt;
         let path = self.dir.path().join(format!("{name}.toml"));
-        std::fs::write(&path, contents).expect("write asset");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod asset");
+        write_asset(&path, contents).expect("write asset");
         path
     }
 
@@ -170,6 +168,13 @@ impl Default for HostEnv {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Writes an asset file readable by its owner only (it holds a secret).
+pub fn write_asset(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
 /// The `action_result.data.*`, `action_result.summary.*` and `action_result.message`

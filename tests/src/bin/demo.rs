@@ -1,33 +1,69 @@
-//! `demo` (`make run`): starts the simulators and runs real actions through the
+//! `demo` (`make run`): starts both simulators and runs real actions through the
 //! real `host` binary, printing each command and its result.
 
+use chrono::{Duration, Utc};
+use soar_tests::harness::write_asset;
 use soar_tests::sim::cofense::CofenseSim;
+use soar_tests::sim::threatconnect::ThreatConnectSim;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Runs `host` commands with a data directory under `target/run`.
+struct Demo {
+    host: PathBuf,
+    data_dir: PathBuf,
+    failures: usize,
+}
+
+impl Demo {
+    /// Runs `host <args>`, prints it and its output; counts failures unless `expect_failure`.
+    fn host(&mut self, args: &[&str], expect_failure: bool) {
+        let shown: Vec<String> =
+            args.iter().map(|a| if a.contains([' ', '<', '>']) { format!("'{a}'") } else { a.to_string() }).collect();
+        println!("$ host {}", shown.join(" "));
+        match Command::new(&self.host).arg("--data-dir").arg(&self.data_dir).args(args).output() {
+            Ok(output) => {
+                print!("{}", String::from_utf8_lossy(&output.stdout));
+                eprint!("{}", String::from_utf8_lossy(&output.stderr));
+                println!("(exit code {})\n", output.status.code().unwrap_or(-1));
+                self.failures += usize::from(output.status.success() == expect_failure);
+            }
+            Err(err) => {
+                println!("cannot run {}: {err}\n", self.host.display());
+                self.failures += 1;
+            }
+        }
+    }
+
+    fn invoke(&mut self, connector: &str, asset: &Path, action: &str, params: &[(&str, &str)]) {
+        let mut args =
+            vec!["invoke".to_string(), connector.into(), action.into(), "--asset".into(), asset.display().to_string()];
+        for (name, value) in params {
+            args.extend(["--param".to_string(), format!("{name}={value}")]);
+        }
+        self.host(&args.iter().map(String::as_str).collect::<Vec<_>>(), false);
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let here = std::env::current_exe()?;
-    let host = here.with_file_name("host");
     let run_dir = PathBuf::from("target/run");
+    // Each demo starts from nothing: the simulators start afresh too.
+    let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir)?;
-    let data_dir = run_dir.join("data");
+    let mut demo =
+        Demo { host: std::env::current_exe()?.with_file_name("host"), data_dir: run_dir.join("data"), failures: 0 };
 
     let vision = CofenseSim::start().await?;
-    let asset = run_dir.join("cofense.toml");
-    std::fs::write(&asset, vision.asset_toml())?;
+    let cofense = run_dir.join("cofense.toml");
+    write_asset(&cofense, &vision.asset_toml())?;
     println!("Cofense Vision simulator at {}\n", vision.base_url());
-
     let (message_id, recipient) = vision.sample_message();
     let attachment = vision.add_attachment("invoice.pdf", b"%PDF-1.4 demo attachment".to_vec());
-    let mut failures = 0;
-    let mut invoke = |action: &str, params: &[(&str, &str)]| {
-        failures += usize::from(!run(&host, &data_dir, &asset, "cofense", action, params));
-    };
-    invoke("test-connectivity", &[]);
-    invoke("list-iocs", &[("source", "Vision-UI"), ("size", "2"), ("sort", "updatedAt:desc")]);
-    invoke("get-last-ioc", &[("source", "Vision-UI")]);
-    invoke(
+    demo.invoke("cofense", &cofense, "test-connectivity", &[]);
+    demo.invoke(
+        "cofense",
+        &cofense,
         "update-iocs",
         &[
             ("source", "Vision-UI"),
@@ -38,42 +74,75 @@ async fn main() -> anyhow::Result<()> {
             ("created_at", "01 Mar 2021"),
         ],
     );
-    invoke("get-message-metadata", &[("internet_message_id", &message_id), ("recipient_address", &recipient)]);
-    invoke("get-message", &[("internet_message_id", &message_id), ("recipient_address", &recipient)]);
-    invoke("get-message-attachment", &[("md5", &attachment.md5), ("filename", "invoice.pdf")]);
-    invoke("create-quarantine-job", &[("quarantine_emails", &format!("{recipient}:{message_id}"))]);
-    invoke("list-quarantine-jobs", &[("size", "2"), ("include_status", "NEW")]);
-    invoke("create-message-search", &[("subjects", "test"), ("received_after_date", "2022-01-01")]);
-    invoke("list-searchable-headers", &[]);
-    invoke("list-iocs", &[("source", "Vision-UI"), ("size", "0")]);
+    demo.invoke(
+        "cofense",
+        &cofense,
+        "list-iocs",
+        &[("source", "Vision-UI"), ("size", "2"), ("sort", "updatedAt:desc")],
+    );
+    demo.invoke(
+        "cofense",
+        &cofense,
+        "get-message-metadata",
+        &[("internet_message_id", &message_id), ("recipient_address", &recipient)],
+    );
+    demo.invoke(
+        "cofense",
+        &cofense,
+        "get-message",
+        &[("internet_message_id", &message_id), ("recipient_address", &recipient)],
+    );
+    demo.invoke(
+        "cofense",
+        &cofense,
+        "get-message-attachment",
+        &[("md5", &attachment.md5), ("filename", "invoice.pdf")],
+    );
+    demo.invoke(
+        "cofense",
+        &cofense,
+        "create-quarantine-job",
+        &[("quarantine_emails", &format!("{recipient}:{message_id}"))],
+    );
+    demo.invoke(
+        "cofense",
+        &cofense,
+        "create-message-search",
+        &[("subjects", "test"), ("received_after_date", "2022-01-01")],
+    );
+    let cofense_asset = cofense.display().to_string();
+    demo.host(
+        &[
+            "invoke",
+            "cofense",
+            "list-iocs",
+            "--asset",
+            &cofense_asset,
+            "--param",
+            "source=Vision-UI",
+            "--param",
+            "size=0",
+        ],
+        true,
+    );
 
-    if failures > 1 {
-        anyhow::bail!("{failures} actions failed (one failure, the bad size, is expected)");
-    }
-    println!("Done. State and vault are in {}", data_dir.display());
+    let tc = ThreatConnectSim::start().await?;
+    tc.generate_indicators(24, Utc::now() - Duration::hours(12), Duration::minutes(30));
+    let threatconnect = run_dir.join("threatconnect.toml");
+    write_asset(&threatconnect, &tc.asset_toml())?;
+    println!("ThreatConnect simulator at {}\n", tc.base_url());
+    demo.invoke("threatconnect", &threatconnect, "list-owners", &[]);
+    demo.invoke("threatconnect", &threatconnect, "hunt-ip", &[("ip", "203.0.113.7"), ("tag", "true")]);
+    demo.invoke(
+        "threatconnect",
+        &threatconnect,
+        "post-data",
+        &[("primary_field", "evil.example.net"), ("rating", "4")],
+    );
+    demo.host(&["poll", "threatconnect", "--asset", &threatconnect.display().to_string(), "--compact"], false);
+    demo.host(&["containers", "list", "--connector", "threatconnect", "--limit", "2"], false);
+
+    anyhow::ensure!(demo.failures == 0, "{} commands did not end as expected", demo.failures);
+    println!("Done: every command ended as expected. State, vault and containers are in {}", demo.data_dir.display());
     Ok(())
-}
-
-/// Runs one action and prints it; returns whether it succeeded.
-fn run(host: &Path, data_dir: &Path, asset: &Path, connector: &str, action: &str, params: &[(&str, &str)]) -> bool {
-    let mut command = Command::new(host);
-    command.arg("--data-dir").arg(data_dir).args(["invoke", connector, action, "--asset"]).arg(asset);
-    let mut shown = format!("$ host invoke {connector} {action} --asset {}", asset.display());
-    for (name, value) in params {
-        command.arg("--param").arg(format!("{name}={value}"));
-        shown += &format!(" --param '{name}={value}'");
-    }
-    println!("{shown}");
-    match command.output() {
-        Ok(output) => {
-            print!("{}", String::from_utf8_lossy(&output.stdout));
-            eprint!("{}", String::from_utf8_lossy(&output.stderr));
-            println!("(exit code {})\n", output.status.code().unwrap_or(-1));
-            output.status.success()
-        }
-        Err(err) => {
-            println!("cannot run {}: {err}\n", host.display());
-            false
-        }
-    }
 }

@@ -60,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn announce(name: &str, base_url: &str, asset: &std::path::Path, toml: &str) -> std::io::Result<()> {
-    std::fs::write(asset, toml)?;
+    soar_tests::harness::write_asset(asset, toml)?;
     println!("{name} simulator at {base_url}; asset file {}", asset.display());
     println!("  host invoke <connector> <action> --asset {} --param ...", asset.display());
     Ok(())
