@@ -8,10 +8,12 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), soar_host::Error> {
-//! use soar_host::{Asset, InvokeOptions, PluginDir, Runtime, RuntimeOptions, params};
+//! use soar_host::signing::TrustStore;
+//! use soar_host::{Asset, InvokeOptions, PluginDir, Runtime, RuntimeOptions, Trust, params};
 //! use std::sync::Arc;
 //!
-//! let runtime = Runtime::new(RuntimeOptions::default())?;
+//! let trust = Trust::Signed(TrustStore::load("trusted-keys".as_ref()).map_err(soar_host::Error::Host)?);
+//! let runtime = Runtime::new(RuntimeOptions { trust, ..Default::default() })?;
 //! let plugin = runtime.load(&PluginDir::new("plugins").find("cofense")?).await?;
 //! let asset = Arc::new(Asset::load("cofense.toml".as_ref(), &plugin.info().configuration)?);
 //! let action = plugin.action("get ioc")?;
@@ -23,8 +25,8 @@
 //! ```
 //!
 //! One [`Runtime`] (engine and linker) serves a whole process; each [`Plugin`] is
-//! compiled once (and cached on disk); each action gets a fresh store and
-//! instance.
+//! verified against the trusted keys before anything is compiled, compiled once
+//! (and cached on disk); each action gets a fresh store and instance.
 
 pub mod asset;
 mod context;
