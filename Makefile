@@ -32,9 +32,11 @@ all: build
 setup:
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 
-# The host, the simulators and the test binaries share one release build.
+# The host, the simulators, the tests and the benchmarks share one release build:
+# building every target at once gives every crate the same features as `cargo
+# test` and `cargo bench` will, so they reuse it instead of building twice.
 host:
-	$(CARGO) build $(CARGO_FLAGS) --release -p soar-host -p soar-tests --bins
+	$(CARGO) build $(CARGO_FLAGS) --release --workspace --all-targets
 
 dev-key: host
 	@test -f $(DEV_SECRET) || { mkdir -p $(DEV_KEYS) && chmod 700 $(DEV_KEYS) && \

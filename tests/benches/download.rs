@@ -2,8 +2,7 @@
 //! memory against a tiny download, and its throughput against `curl -o` from
 //! the same simulator.
 
-use soar_tests::bench::{measure_memory, show};
-use soar_tests::harness::{host_binary, plugin_dir, trust_dir};
+use soar_tests::bench::{host_command, measure_memory, show};
 use soar_tests::sim::cofense::CofenseSim;
 use std::process::Command;
 use std::time::Duration;
@@ -23,17 +22,9 @@ fn main() -> anyhow::Result<()> {
     let big = sim.add_generated_attachment("big.bin", SIZE);
 
     let download = |md5: &str, name: &str| {
-        let mut host = Command::new(host_binary());
-        host.arg("--plugin-dir").arg(plugin_dir()).arg("--trust").arg(trust_dir()).arg("--data-dir").arg(&data);
-        host.arg("--cache-dir").arg(&cache).args([
-            "invoke",
-            "cofense",
-            "get-message-attachment",
-            "--compact",
-            "--asset",
-        ]);
-        host.arg(&asset).args(["--param", &format!("md5={md5}"), "--param", &format!("filename={name}")]);
-        host.env_remove("RUST_BACKTRACE");
+        let mut host = host_command(&data, &cache);
+        host.args(["invoke", "cofense", "get-message-attachment", "--compact", "--asset"]).arg(&asset);
+        host.args(["--param", &format!("md5={md5}"), "--param", &format!("filename={name}")]);
         host
     };
     // Twice: the first run compiles the component into the cache.

@@ -9,8 +9,8 @@
 
 use soar_host::signing::TrustStore;
 use soar_host::{Asset, InvokeOptions, Runtime, RuntimeOptions, Trust, params};
-use soar_tests::bench::{Stats, measure, show};
-use soar_tests::harness::{host_binary, plugin_dir, trust_dir};
+use soar_tests::bench::{Stats, host_command, measure, show};
+use soar_tests::harness::{plugin_dir, trust_dir};
 use soar_tests::sim::cofense::CofenseSim;
 use std::process::Command;
 use std::sync::Arc;
@@ -44,11 +44,9 @@ fn main() -> anyhow::Result<()> {
     let source = "Vision-UI";
     let ioc = sim.iocs(source).first().and_then(|ioc| ioc["id"].as_str().map(str::to_string)).expect("a seeded IOC");
 
-    let mut host = Command::new(host_binary());
-    host.arg("--plugin-dir").arg(plugin_dir()).arg("--trust").arg(trust_dir()).arg("--data-dir").arg(&data);
-    host.arg("--cache-dir").arg(&cache).args(["invoke", "cofense", "get-ioc", "--compact", "--asset"]).arg(&asset);
+    let mut host = host_command(&data, &cache);
+    host.args(["invoke", "cofense", "get-ioc", "--compact", "--asset"]).arg(&asset);
     host.args(["--param", &format!("id={ioc}"), "--param", &format!("source={source}")]);
-    host.env_remove("RUST_BACKTRACE");
     // Warm up: compile into the cache and store a token.
     let warm = measure(&mut host)?;
     anyhow::ensure!(warm.status.success(), "host invoke failed: {}", String::from_utf8_lossy(&warm.stdout));

@@ -2,10 +2,8 @@
 //! to a poll over 10,000 to show memory does not grow with the count.
 
 use chrono::{Duration, Utc};
-use soar_tests::bench::{measure_memory, show};
-use soar_tests::harness::{host_binary, plugin_dir, trust_dir};
+use soar_tests::bench::{host_command, measure_memory, show};
 use soar_tests::sim::threatconnect::ThreatConnectSim;
-use std::process::Command;
 
 fn main() -> anyhow::Result<()> {
     let tokio = tokio::runtime::Runtime::new()?;
@@ -18,11 +16,8 @@ fn main() -> anyhow::Result<()> {
         let work = tempfile::tempdir()?;
         let asset = work.path().join("tc.toml");
         std::fs::write(&asset, format!("{}max_containers = {count}\n", sim.asset_toml()))?;
-        let mut host = Command::new(host_binary());
-        host.arg("--plugin-dir").arg(plugin_dir()).arg("--trust").arg(trust_dir());
-        host.arg("--data-dir").arg(work.path().join("data")).arg("--cache-dir").arg(work.path().join("cache"));
+        let mut host = host_command(&work.path().join("data"), &work.path().join("cache"));
         host.args(["poll", "threatconnect", "--compact", "--timeout", "600", "--asset"]).arg(&asset);
-        host.env_remove("RUST_BACKTRACE");
         let run = measure_memory(&host)?;
         let result: serde_json::Value = serde_json::from_slice(&run.stdout)?;
         anyhow::ensure!(result["summary"]["containers_created"] == count, "poll failed: {result}");

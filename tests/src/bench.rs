@@ -78,3 +78,14 @@ pub fn measure_memory(command: &std::process::Command) -> std::io::Result<Measur
     measured.max_rss = kib * 1024;
     Ok(measured)
 }
+
+/// The `host` binary with the test components and trust, `data` and `cache` as
+/// its directories.
+pub fn host_command(data: &std::path::Path, cache: &std::path::Path) -> std::process::Command {
+    use crate::harness::{host_binary, plugin_dir, trust_dir};
+    let mut host = std::process::Command::new(host_binary());
+    host.arg("--plugin-dir").arg(plugin_dir()).arg("--trust").arg(trust_dir());
+    host.arg("--data-dir").arg(data).arg("--cache-dir").arg(cache);
+    host.env_remove("RUST_BACKTRACE");
+    host
+}

@@ -23,8 +23,7 @@ impl ThreatConnect {
         let base = config::base_url()?;
         let access_id = config::required("access_id")?;
         let secret_key = config::required("secret_key")?;
-        // The sandbox instance serves the API under /api; others under the base URL.
-        let root = if base.contains("sandbox.threatconnect.com") { "/api/v3" } else { "/v3" };
+        let root = api_root(&base);
         let signer: soar_sdk::http::Signer = Rc::new(move |request: &Request| {
             let timestamp = dates::now().timestamp();
             signature::headers(
@@ -68,6 +67,13 @@ impl ThreatConnect {
     }
 }
 
+/// The API root under the base URL: the sandbox instance serves the API under
+/// `/api`, every other instance directly under its base URL (which may itself
+/// end in `/api`).
+fn api_root(base: &BaseUrl) -> &'static str {
+    if base.contains("sandbox.threatconnect.com") { "/api/v3" } else { "/v3" }
+}
+
 /// A successful JSON body, or the reference connector's message for what came back.
 pub fn json_body(response: &Response) -> Result<Value, ActionError> {
     let status = response.status;
@@ -93,4 +99,26 @@ pub fn json_body(response: &Response) -> Result<Value, ActionError> {
 /// Whether a response says `"status": "Success"`.
 pub fn succeeded(response: &Value) -> bool {
     response.get("status").and_then(Value::as_str) == Some("Success")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_root_follows_the_deployment() {
+        let url = |base: &str| {
+            let base = BaseUrl::parse(base).unwrap();
+            base.request(Method::Get, &format!("{}/security/owners", api_root(&base))).url()
+        };
+        assert_eq!(url("https://api.threatconnect.com"), "https://api.threatconnect.com/v3/security/owners");
+        assert_eq!(
+            url("https://sandbox.threatconnect.com/"),
+            "https://sandbox.threatconnect.com/api/v3/security/owners"
+        );
+        assert_eq!(
+            url("https://companyabc.threatconnect.com/api"),
+            "https://companyabc.threatconnect.com/api/v3/security/owners"
+        );
+    }
 }

@@ -141,6 +141,9 @@ fn container_name(global: &Global, id: u64) -> Result<(u64, String), Error> {
     let store = IngestStore::open(&global.data_dir()).map_err(|err| Error::Host(format!("container store: {err}")))?;
     match store.container(id).map_err(|err| Error::Host(format!("container store: {err}")))? {
         Some(container) => Ok((id, container.name)),
-        None => Err(Error::Host(format!("there is no container {id} in {}", global.data_dir().display()))),
+        None => Err(Error::Param(soar_host::params::ParamError {
+            name: "container".into(),
+            message: format!("There is no container {id} in {}", global.data_dir().display()),
+        })),
     }
 }

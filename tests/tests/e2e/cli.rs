@@ -172,3 +172,32 @@ async fn parameters_are_typed_and_named() {
         serde_json::json!({"source": "s", "include_expired": true, "page": 3, "size": 0})
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_downloaded_for_a_container_belong_to_it() {
+    use soar_tests::sim::cofense::CofenseSim;
+    use soar_tests::sim::threatconnect::ThreatConnectSim;
+    let env = HostEnv::new();
+    let tc = ThreatConnectSim::start().await.unwrap();
+    let tc_asset = env.asset("tc", &tc.asset_toml());
+    let run = env.run(&["poll", "threatconnect", "--asset", tc_asset.to_str().unwrap()]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let listed = env.run(&["containers", "list", "--limit", "1"]).await;
+    let container = &listed.json[0];
+    let id = container["id"].as_u64().unwrap().to_string();
+
+    let vision = CofenseSim::start().await.unwrap();
+    let attachment = vision.add_attachment("note.txt", b"hello".to_vec());
+    let asset = env.asset("vision", &vision.asset_toml());
+    let args = ["invoke", "cofense", "get-message-attachment", "--asset", asset.to_str().unwrap(), "--container", &id];
+    let download = ["--param", &format!("md5={}", attachment.md5), "--param", "filename=note.txt"];
+    let run = env.run(&[&args[..], &download[..]].concat()).await.success();
+    assert_eq!(run.data()[0]["container_id"].to_string(), id);
+    assert_eq!(run.data()[0]["container"], container["name"]);
+
+    let args =
+        ["invoke", "cofense", "get-message-attachment", "--asset", asset.to_str().unwrap(), "--container", "999999"];
+    let run = env.run(&[&args[..], &download[..]].concat()).await;
+    assert!(run.failure("invalid-parameter", exit::INVALID_INPUT).starts_with("There is no container 999999"));
+    assert_eq!(run.json["error"]["parameter"], "container");
+}

@@ -249,26 +249,10 @@ fn create(store: &mut Store, submission: &Submission, owner: Owner, summary: Str
     specific.extend(submission.extras.iter().map(|(field, value)| (field.to_string(), value.clone())));
     let id = store.allocate_id();
     store.insert(Indicator {
-        id,
-        owner,
-        date_added: now,
-        last_modified: now,
-        type_name: submission.kind.name.to_string(),
-        summary,
         rating: submission.rating,
         confidence: submission.confidence,
         description: submission.description.clone(),
-        private_flag: false,
-        active: true,
-        active_locked: false,
-        web_link: None,
-        legacy_link: None,
-        specific,
-        tags: Vec::new(),
-        attributes: Vec::new(),
-        security_labels: Vec::new(),
-        associated_groups: Vec::new(),
-        threat_assess: Map::new(),
+        ..Indicator::new(id, owner, submission.kind.name, summary, specific, now)
     });
     id
 }

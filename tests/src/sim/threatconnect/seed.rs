@@ -179,26 +179,9 @@ pub fn generate(store: &mut Store, owners: &[Owner], count: usize, start_millis:
         let (type_name, specific) = generated_values(i % GENERATED_KINDS, id);
         let summary = summary_of(type_name, &specific);
         store.insert(Indicator {
-            id,
-            owner,
-            date_added,
-            last_modified: date_added,
-            type_name: type_name.to_string(),
-            summary,
             rating: (!i.is_multiple_of(6)).then_some((i % 6) as f64),
             confidence: (!i.is_multiple_of(4)).then_some((i * 7 % 101) as u64),
-            description: None,
-            private_flag: false,
-            active: true,
-            active_locked: false,
-            web_link: None,
-            legacy_link: None,
-            specific,
-            tags: Vec::new(),
-            attributes: Vec::new(),
-            security_labels: Vec::new(),
-            associated_groups: Vec::new(),
-            threat_assess: Map::new(),
+            ..Indicator::new(id, owner, type_name, summary, specific, date_added)
         });
     }
 }

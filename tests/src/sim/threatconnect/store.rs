@@ -80,6 +80,42 @@ pub struct Indicator {
     pub threat_assess: Map<String, Value>,
 }
 
+impl Indicator {
+    /// An active, public indicator added (and last modified) at `date_added`, with
+    /// no rating, description, links or sub-collections.
+    pub fn new(
+        id: u64,
+        owner: Owner,
+        type_name: &str,
+        summary: String,
+        specific: Map<String, Value>,
+        date_added: i64,
+    ) -> Self {
+        Self {
+            id,
+            owner,
+            date_added,
+            last_modified: date_added,
+            type_name: type_name.to_string(),
+            summary,
+            rating: None,
+            confidence: None,
+            description: None,
+            private_flag: false,
+            active: true,
+            active_locked: false,
+            web_link: None,
+            legacy_link: None,
+            specific,
+            tags: Vec::new(),
+            attributes: Vec::new(),
+            security_labels: Vec::new(),
+            associated_groups: Vec::new(),
+            threat_assess: Map::new(),
+        }
+    }
+}
+
 impl Record for Indicator {
     fn field(&self, field: Field) -> FieldValue<'_> {
         match field {

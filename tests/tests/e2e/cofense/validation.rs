@@ -428,3 +428,18 @@ async fn dates_in_every_documented_form_are_accepted() {
         assert_eq!(vision.single_request().query_values("since"), vec![sent.to_string()], "{typed}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_names_and_bad_assets_send_nothing() {
+    let vision = Vision::start().await;
+    let run = vision.invoke("get-iocs", &[("id", MD5), ("source", "s")]).await;
+    assert!(run.failure("unknown-action", exit::INVALID_INPUT).contains("'get-iocs'"));
+    let run = vision.env.invoke("cofense-vision", "get-ioc", &vision.asset, &[("id", MD5), ("source", "s")]).await;
+    assert!(run.failure("unknown-connector", exit::CONNECTOR).contains("'cofense-vision'"));
+    let broken = vision
+        .env
+        .asset("broken", &vision.sim.asset_toml().replace("client_secret", "client_secret = \"x\"\nclient_secert"));
+    let run = vision.env.invoke("cofense", "get-ioc", &broken, &[("id", MD5), ("source", "s")]).await;
+    assert!(run.failure("invalid-config", exit::INVALID_INPUT).contains("broken.toml"));
+    assert!(vision.sim.server().requests().is_empty(), "{:#?}", vision.sim.server().requests());
+}
