@@ -3,15 +3,19 @@
 
 use crate::ActionError;
 use crate::log;
-use std::fmt::Write as _;
 use std::rc::Rc;
 use std::time::Duration;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method as WasiMethod, OutgoingBody,
-    OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method as WasiMethod, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
 };
-use wasi::io::streams::{InputStream, StreamError};
+
+mod response;
+mod url;
+
+pub use response::{Payload, Response, StreamingResponse};
+pub use url::{BaseUrl, encode_path_segment, encode_query};
 
 /// How long to wait for a connection, and for the first byte of a response and
 /// between bytes (the reference connectors use 120 s).
@@ -78,64 +82,6 @@ impl Method {
             Method::Patch => WasiMethod::Patch,
             Method::Head => WasiMethod::Head,
         }
-    }
-}
-
-/// A parsed `base_url`: scheme, authority and an optional path prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseUrl {
-    https: bool,
-    authority: String,
-    prefix: String,
-}
-
-impl BaseUrl {
-    /// Parses `https://host[:port][/prefix]`; a trailing `/` is dropped.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let url = url.trim();
-        let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
-            (true, rest)
-        } else if let Some(rest) = url.strip_prefix("http://") {
-            (false, rest)
-        } else {
-            return Err("it must start with http:// or https://".into());
-        };
-        let (authority, prefix) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-        if authority.is_empty() || authority.contains(['?', '#', '@', ' ']) {
-            return Err("it has no valid host".into());
-        }
-        if prefix.contains(['?', '#']) {
-            return Err("it must not have a query or fragment".into());
-        }
-        let prefix = prefix.trim_end_matches('/');
-        Ok(Self {
-            https,
-            authority: authority.to_string(),
-            prefix: if prefix.is_empty() { String::new() } else { format!("/{prefix}") },
-        })
-    }
-
-    /// The path prefix (`/api`), or empty.
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    /// Whether the URL contains `needle` (the host or prefix); for vendor rules
-    /// that depend on the deployment, such as ThreatConnect's sandbox API root.
-    pub fn contains(&self, needle: &str) -> bool {
-        self.to_string().contains(needle)
-    }
-
-    /// A request for `path` (starting with `/`) under this base URL.
-    pub fn request(&self, method: Method, path: &str) -> Request {
-        Request::new(method, self, path)
-    }
-}
-
-impl std::fmt::Display for BaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = if self.https { "https" } else { "http" };
-        write!(f, "{scheme}://{}{}", self.authority, self.prefix)
     }
 }
 
@@ -264,10 +210,11 @@ impl Request {
     pub fn open(&self) -> Result<StreamingResponse, HttpError> {
         let mut attempt = 1;
         loop {
-            let response = self.attempt()?;
+            let mut response = self.attempt()?;
+            response.attempts = attempt;
             let retryable = response.status == 429 || (500..600).contains(&response.status);
             if !retryable || !self.method.is_idempotent() || attempt > self.retry.max_retries {
-                return Ok(StreamingResponse { attempts: attempt, ..response });
+                return Ok(response);
             }
             let delay = match response.header("retry-after").map(parse_retry_after) {
                 Some(Some(delay)) => delay,
@@ -282,7 +229,7 @@ impl Request {
                     delay.as_secs(),
                     self.retry.max_delay.as_secs()
                 ));
-                return Ok(StreamingResponse { attempts: attempt, ..response });
+                return Ok(response);
             }
             log::warn(&format!(
                 "{} {} answered {}; retrying in {:.1} s (attempt {} of {})",
@@ -346,175 +293,6 @@ impl Request {
     fn error(&self, code: ErrorCode) -> HttpError {
         HttpError::from_code(code, &self.url())
     }
-}
-
-/// A response whose body is still to be read.
-pub struct StreamingResponse {
-    /// The HTTP status code.
-    pub status: u16,
-    headers: Vec<(String, String)>,
-    /// How many attempts it took (more than 1 after retries).
-    pub attempts: u32,
-    url: String,
-    // Field order is drop order: the stream before its body, the body before
-    // the response it came from.
-    stream: InputStream,
-    body: IncomingBody,
-    _response: IncomingResponse,
-}
-
-impl StreamingResponse {
-    fn new(response: IncomingResponse, url: String) -> Result<Self, HttpError> {
-        let headers = response
-            .headers()
-            .entries()
-            .into_iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
-            .collect();
-        let body = response.consume().map_err(|()| HttpError::Read("response body already taken".into()))?;
-        let stream = body.stream().map_err(|()| HttpError::Read("response body stream already taken".into()))?;
-        Ok(Self { status: response.status(), headers, attempts: 1, url, stream, body, _response: response })
-    }
-
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
-    }
-
-    /// The declared body length.
-    pub fn content_length(&self) -> Option<u64> {
-        self.header("content-length").and_then(|len| len.trim().parse().ok())
-    }
-
-    /// The request URL, for messages.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Reads the whole body.
-    pub fn read_all(self) -> Result<Response, HttpError> {
-        let mut body = Vec::new();
-        loop {
-            match self.stream.blocking_read(READ_CHUNK) {
-                Ok(chunk) => body.extend_from_slice(&chunk),
-                Err(StreamError::Closed) => break,
-                Err(StreamError::LastOperationFailed(err)) => {
-                    return Err(HttpError::Read(format!("{} (after {} bytes)", err.to_debug_string(), body.len())));
-                }
-            }
-        }
-        Ok(Response { status: self.status, headers: self.headers, body, attempts: self.attempts })
-    }
-
-    /// Hands the body stream over (to the vault), keeping the response alive
-    /// until `use_stream` returns.
-    pub(crate) fn with_stream<T>(self, use_stream: impl FnOnce(InputStream) -> T) -> T {
-        let Self { stream, body, _response, .. } = self;
-        let result = use_stream(stream);
-        drop(body);
-        result
-    }
-}
-
-/// A response with its whole body.
-#[derive(Debug, Clone)]
-pub struct Response {
-    /// The HTTP status code.
-    pub status: u16,
-    headers: Vec<(String, String)>,
-    /// The body bytes.
-    pub body: Vec<u8>,
-    /// How many attempts it took (more than 1 after retries).
-    pub attempts: u32,
-}
-
-impl Response {
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
-    }
-
-    /// The `Content-Type`, or empty.
-    pub fn content_type(&self) -> &str {
-        self.header("content-type").unwrap_or_default()
-    }
-
-    /// Whether the status is 2xx.
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// The body as text (invalid UTF-8 replaced).
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// The body parsed as JSON.
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(&self.body)
-    }
-
-    /// The body, classified by its `Content-Type` the way the reference
-    /// connectors do before choosing a message.
-    pub fn payload(&self) -> Payload {
-        let content_type = self.content_type().to_ascii_lowercase();
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            Payload::Empty
-        } else if content_type.contains("json") {
-            match self.json() {
-                Ok(value) => Payload::Json(value),
-                Err(err) => Payload::BadJson(err.to_string()),
-            }
-        } else if content_type.contains("html") {
-            Payload::Html(strip_html(&self.text()))
-        } else {
-            Payload::Other(self.text())
-        }
-    }
-}
-
-/// A response body by kind.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Payload {
-    /// No body (or only whitespace).
-    Empty,
-    /// A JSON body.
-    Json(serde_json::Value),
-    /// A body labelled JSON that does not parse; the parser's message.
-    BadJson(String),
-    /// An HTML page, as text without markup.
-    Html(String),
-    /// Anything else, as text.
-    Other(String),
-}
-
-/// The text of an HTML page without tags, scripts and styles, whitespace collapsed.
-fn strip_html(html: &str) -> String {
-    let mut text = String::new();
-    let mut rest = html;
-    while let Some(start) = rest.find('<') {
-        text.push_str(&rest[..start]);
-        let tag = &rest[start..];
-        let lower = tag.get(..8).unwrap_or(tag).to_ascii_lowercase();
-        let skip_to = if lower.starts_with("<script") {
-            tag.to_ascii_lowercase().find("</script>").map(|end| end + "</script>".len())
-        } else if lower.starts_with("<style") {
-            tag.to_ascii_lowercase().find("</style>").map(|end| end + "</style>".len())
-        } else {
-            tag.find('>').map(|end| end + 1)
-        };
-        let Some(skip) = skip_to else { break };
-        text.push(' ');
-        rest = &tag[skip..];
-    }
-    if !rest.contains('<') {
-        text.push_str(rest);
-    }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
 /// Why a request got no response.
@@ -597,102 +375,15 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     Some(Duration::from_secs(wait.max(0) as u64))
 }
 
-/// Encodes a query (or form body) the way Python's `urlencode` does, because
-/// vendors' servers and signatures were built against it: unreserved characters
-/// (`A-Z a-z 0-9 - . _ ~`) stay, space becomes `+`, everything else is `%XX`.
-pub fn encode_query(pairs: &[(String, String)]) -> String {
-    let mut out = String::new();
-    for (i, (key, value)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        push_encoded(&mut out, key, true);
-        out.push('=');
-        push_encoded(&mut out, value, true);
-    }
-    out
-}
-
-/// Encodes one path segment: everything but unreserved characters is `%XX`, so
-/// an id cannot add path segments or a query.
-pub fn encode_path_segment(segment: &str) -> String {
-    let mut out = String::new();
-    push_encoded(&mut out, segment, false);
-    out
-}
-
-fn push_encoded(out: &mut String, text: &str, space_as_plus: bool) {
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(byte as char),
-            b' ' if space_as_plus => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{byte:02X}");
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    #[test]
-    fn query_encoding_matches_python_urlencode() {
-        assert_eq!(
-            encode_query(&pairs(&[
-                ("fields", "tags"),
-                ("tql", "typeName IN ('Address') AND summary CONTAINS '1.2.3.4'")
-            ])),
-            "fields=tags&tql=typeName+IN+%28%27Address%27%29+AND+summary+CONTAINS+%271.2.3.4%27"
-        );
-        assert_eq!(
-            encode_query(&pairs(&[("sort", "createdDate,desc"), ("sort", "id,asc")])),
-            "sort=createdDate%2Cdesc&sort=id%2Casc"
-        );
-        assert_eq!(
-            encode_query(&pairs(&[("internetMessageId", "<a.b@c>"), ("x", "~*")])),
-            "internetMessageId=%3Ca.b%40c%3E&x=~%2A"
-        );
-    }
-
-    #[test]
-    fn path_segments_cannot_escape() {
-        assert_eq!(encode_path_segment("../x?y=1"), "..%2Fx%3Fy%3D1");
-        assert_eq!(encode_path_segment("41ecc26b"), "41ecc26b");
-    }
-
-    #[test]
-    fn base_urls() {
-        let base = BaseUrl::parse("https://x.threatconnect.com/api/").unwrap();
-        assert_eq!(base.prefix(), "/api");
-        assert_eq!(base.to_string(), "https://x.threatconnect.com/api");
-        let request = base.request(Method::Get, "/v3/security/owners");
-        assert_eq!(request.url(), "https://x.threatconnect.com/api/v3/security/owners");
-        assert_eq!(BaseUrl::parse("http://127.0.0.1:8080").unwrap().prefix(), "");
-        assert!(BaseUrl::parse("ftp://x").is_err());
-        assert!(BaseUrl::parse("https://").is_err());
-    }
 
     #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon"), None);
-    }
-
-    #[test]
-    fn html_is_reduced_to_text() {
-        assert_eq!(
-            strip_html(
-                "<html><head><style>p {x}</style><script>var a = '<b>';</script></head><body><h1>Bad  Gateway</h1>\n<p>nginx</p></body></html>"
-            ),
-            "Bad Gateway nginx"
-        );
     }
 
     #[test]
