@@ -2,7 +2,7 @@
 //! memory against a tiny download, and its throughput against `curl -o` from
 //! the same simulator.
 
-use soar_tests::bench::{host_command, measure_memory, show};
+use soar_tests::bench::{BenchDirs, measure_memory, show};
 use soar_tests::sim::cofense::CofenseSim;
 use std::process::Command;
 use std::time::Duration;
@@ -13,17 +13,13 @@ const RUNS: usize = 3;
 fn main() -> anyhow::Result<()> {
     let tokio = tokio::runtime::Runtime::new()?;
     let sim = tokio.block_on(CofenseSim::start())?;
-    let work = tempfile::tempdir()?;
-    let asset = work.path().join("vision.toml");
-    std::fs::write(&asset, sim.asset_toml())?;
-    let data = work.path().join("data");
-    let cache = work.path().join("cache");
+    let dirs = BenchDirs::new("vision", &sim.asset_toml())?;
     let small = sim.add_attachment("small.bin", vec![7u8; 64 << 10]);
     let big = sim.add_generated_attachment("big.bin", SIZE);
 
     let download = |md5: &str, name: &str| {
-        let mut host = host_command(&data, &cache);
-        host.args(["invoke", "cofense", "get-message-attachment", "--compact", "--asset"]).arg(&asset);
+        let mut host = dirs.host();
+        host.args(["invoke", "cofense", "get-message-attachment", "--compact", "--asset"]).arg(&dirs.asset);
         host.args(["--param", &format!("md5={md5}"), "--param", &format!("filename={name}")]);
         host
     };
@@ -40,10 +36,11 @@ fn main() -> anyhow::Result<()> {
         host_runs.push(run);
     }
     let token = {
-        let state: serde_json::Value = serde_json::from_slice(&std::fs::read(data.join("state/cofense/vision.json"))?)?;
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dirs.data.join("state/cofense/vision.json"))?)?;
         state["oauth2_token"]["access_token"].as_str().unwrap_or_default().to_string()
     };
-    let target = work.path().join("curl.bin");
+    let target = dirs.data.with_file_name("curl.bin");
     let mut curl_times = Vec::new();
     for _ in 0..RUNS {
         let mut curl = Command::new("curl");

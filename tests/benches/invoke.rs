@@ -9,7 +9,7 @@
 
 use soar_host::signing::TrustStore;
 use soar_host::{Asset, InvokeOptions, Runtime, RuntimeOptions, Trust, params};
-use soar_tests::bench::{Stats, host_command, measure, show};
+use soar_tests::bench::{BenchDirs, Stats, measure, show};
 use soar_tests::harness::{plugin_dir, trust_dir};
 use soar_tests::sim::cofense::CofenseSim;
 use std::process::Command;
@@ -36,16 +36,13 @@ print(json.dumps({"status": "success", "message": "Fetched IOC successfully",
 fn main() -> anyhow::Result<()> {
     let tokio = tokio::runtime::Runtime::new()?;
     let sim = tokio.block_on(CofenseSim::start())?;
-    let work = tempfile::tempdir()?;
-    let asset = work.path().join("vision.toml");
-    std::fs::write(&asset, sim.asset_toml())?;
-    let data = work.path().join("data");
-    let cache = work.path().join("cache");
+    let dirs = BenchDirs::new("vision", &sim.asset_toml())?;
+    let (asset, data, cache) = (&dirs.asset, &dirs.data, &dirs.cache);
     let source = "Vision-UI";
     let ioc = sim.iocs(source).first().and_then(|ioc| ioc["id"].as_str().map(str::to_string)).expect("a seeded IOC");
 
-    let mut host = host_command(&data, &cache);
-    host.args(["invoke", "cofense", "get-ioc", "--compact", "--asset"]).arg(&asset);
+    let mut host = dirs.host();
+    host.args(["invoke", "cofense", "get-ioc", "--compact", "--asset"]).arg(asset);
     host.args(["--param", &format!("id={ioc}"), "--param", &format!("source={source}")]);
     // Warm up: compile into the cache and store a token.
     let warm = measure(&mut host)?;
@@ -60,7 +57,7 @@ fn main() -> anyhow::Result<()> {
     println!("(a) host invoke cofense get-ioc, whole process, cache warm ({PROCESS_RUNS} runs): {host_stats}");
     println!("    first run (compiling the component): {}", show(warm.elapsed));
 
-    let script = work.path().join("get_ioc.py");
+    let script = data.with_file_name("get_ioc.py");
     std::fs::write(&script, PYTHON)?;
     let state = data.join("state/cofense/vision.json");
     let mut python = Command::new("python3");
@@ -75,7 +72,7 @@ fn main() -> anyhow::Result<()> {
     println!("(b) python3 + requests, fresh process per action ({PROCESS_RUNS} runs): {python_stats}");
     println!("    host is {:.1}x faster (median)", python_stats.median.as_secs_f64() / host_stats.median.as_secs_f64());
 
-    tokio.block_on(in_process(&cache, &data, &asset))?;
+    tokio.block_on(in_process(cache, data, asset))?;
     Ok(())
 }
 

@@ -89,3 +89,27 @@ pub fn host_command(data: &std::path::Path, cache: &std::path::Path) -> std::pro
     host.env_remove("RUST_BACKTRACE");
     host
 }
+
+/// A private directory for one benchmark: the asset file (`asset_toml` as
+/// `<name>.toml`), and the host's data and cache directories.
+pub struct BenchDirs {
+    pub asset: std::path::PathBuf,
+    pub data: std::path::PathBuf,
+    pub cache: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl BenchDirs {
+    /// Creates the directory and writes the asset.
+    pub fn new(name: &str, asset_toml: &str) -> std::io::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let asset = dir.path().join(format!("{name}.toml"));
+        crate::harness::write_asset(&asset, asset_toml)?;
+        Ok(Self { asset, data: dir.path().join("data"), cache: dir.path().join("cache"), _dir: dir })
+    }
+
+    /// `host` with these directories.
+    pub fn host(&self) -> std::process::Command {
+        host_command(&self.data, &self.cache)
+    }
+}

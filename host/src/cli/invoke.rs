@@ -45,6 +45,16 @@ pub struct RunOptions {
     compact: bool,
 }
 
+/// One action to run: which, of which connector, with what.
+pub struct Call<'a> {
+    pub connector: &'a str,
+    pub which: Which<'a>,
+    /// The parameters as given (`name=value`).
+    pub given: &'a [(String, String)],
+    /// The container the action runs for.
+    pub container: Option<u64>,
+}
+
 /// Which action to run.
 pub enum Which<'a> {
     /// By name.
@@ -63,21 +73,20 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 
 /// Runs `host invoke`; returns the exit code.
 pub async fn run(global: &Global, args: InvokeArgs) -> i32 {
-    run_action(global, &args.connector, Which::Named(&args.action), &args.params, args.container, &args.run).await
+    let call = Call {
+        connector: &args.connector,
+        which: Which::Named(&args.action),
+        given: &args.params,
+        container: args.container,
+    };
+    run_action(global, &call, &args.run).await
 }
 
 /// Runs one action, prints its result and returns the exit code.
-pub async fn run_action(
-    global: &Global,
-    connector: &str,
-    which: Which<'_>,
-    given: &[(String, String)],
-    container: Option<u64>,
-    options: &RunOptions,
-) -> i32 {
+pub async fn run_action(global: &Global, call: &Call<'_>, options: &RunOptions) -> i32 {
     let echo: Map<String, serde_json::Value> =
-        given.iter().map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str()))).collect();
-    let report = match invoke(global, connector, which, given, container, options).await {
+        call.given.iter().map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str()))).collect();
+    let report = match invoke(global, call, options).await {
         Ok(report) => report,
         Err(err) => ActionReport::from_error(&err, echo),
     };
@@ -89,31 +98,24 @@ pub async fn run_action(
     report.exit_code()
 }
 
-async fn invoke(
-    global: &Global,
-    connector: &str,
-    which: Which<'_>,
-    given: &[(String, String)],
-    container: Option<u64>,
-    options: &RunOptions,
-) -> Result<ActionReport, Error> {
+async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Result<ActionReport, Error> {
     let limits = Limits {
         memory: options.memory.saturating_mul(1 << 20),
         time: Duration::try_from_secs_f64(options.timeout)
             .map_err(|_| Error::Host(format!("--timeout {} is not a number of seconds", options.timeout)))?,
     };
     let runtime = global.runtime(limits)?;
-    let plugin = runtime.load(&global.plugin_dir().find(connector)?).await?;
-    let action = match which {
+    let plugin = runtime.load(&global.plugin_dir().find(call.connector)?).await?;
+    let action = match call.which {
         Which::Named(name) => plugin.action(name)?,
         Which::Kind(kind) => action_of_kind(&plugin, kind)?,
     };
-    let params = params::bind(&action.params, given)?;
+    let params = params::bind(&action.params, call.given)?;
     let asset_path = options.asset.clone().unwrap_or_else(|| dirs::default_asset(&plugin.info().name));
     let asset = Arc::new(Asset::load(&asset_path, &plugin.info().configuration)?);
 
     let mut invoke_options = InvokeOptions::new(global.data_dir());
-    if let Some(id) = container {
+    if let Some(id) = call.container {
         invoke_options.container = Some(container_name(global, id)?);
     }
     let progress = Progress::new();

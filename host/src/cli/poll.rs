@@ -1,7 +1,7 @@
 //! `host poll`: run a connector's ingestion action (`on poll`).
 
 use super::Global;
-use super::invoke::{RunOptions, Which, run_action};
+use super::invoke::{Call, RunOptions, Which, run_action};
 use clap::Args;
 use soar_host::manifest::ActionKind;
 
@@ -29,5 +29,7 @@ pub async fn run(global: &Global, args: PollArgs) -> i32 {
     if let Some(count) = args.container_count {
         params.push(("container_count".to_string(), count.to_string()));
     }
-    run_action(global, &args.connector, Which::Kind(ActionKind::Ingest), &params, None, &args.run).await
+    let call =
+        Call { connector: &args.connector, which: Which::Kind(ActionKind::Ingest), given: &params, container: None };
+    run_action(global, &call, &args.run).await
 }

@@ -96,7 +96,7 @@ impl Host for VaultCtxView<'_> {
             stream.ready().await;
             match stream.read(READ_SIZE) {
                 Ok(bytes) => {
-                    if let Err(err) = writer.write(&bytes) {
+                    if let Err(err) = writer.write(bytes) {
                         // The worker that stopped knows why (disk full, say).
                         return Ok(Err(storage(writer.finish().err().unwrap_or(err))));
                     }

@@ -3,12 +3,13 @@
 //! only when it is complete; an interrupted download leaves nothing behind.
 
 use super::fs::{Lock, private_dir, sync_dir, write_atomic};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tempfile::NamedTempFile;
 
 /// Longest accepted file name, in bytes.
@@ -154,16 +155,18 @@ impl VaultStore {
 
 /// A file being written to the vault; dropping it discards the contents.
 ///
-/// Writing the file and hashing it run on two threads of their own, fed the
-/// same chunks, so a large download is stored and hashed at the pace it
-/// arrives: the thread reading the network does nothing else.
+/// Writing the file, its SHA-1 and its SHA-256 run on three threads of their
+/// own, fed the same chunks, so a large download is stored and hashed at the
+/// pace it arrives: the thread reading the network does nothing else.
 pub struct VaultWriter {
     file: Worker<io::Result<NamedTempFile>>,
-    hashes: Worker<(String, String)>,
+    sha1: Worker<String>,
+    sha256: Worker<String>,
     /// Network reads arrive in small pieces; they are handed to the workers in
-    /// blocks of [`BUFFER`] bytes, because waking a thread per piece would cost
-    /// more than the work.
-    pending: BytesMut,
+    /// batches of about [`BUFFER`] bytes, because waking a thread per piece would
+    /// cost more than the work. The pieces themselves are shared, not copied.
+    pending: Vec<Bytes>,
+    pending_len: usize,
     size: u64,
 }
 
@@ -176,35 +179,38 @@ impl VaultWriter {
         }
         let file = Worker::start("vault-write", move |chunks| {
             let mut out = file;
-            for chunk in chunks {
-                out.write_all(&chunk)?;
+            for batch in chunks {
+                for chunk in batch.iter() {
+                    out.write_all(chunk)?;
+                }
             }
             out.as_file().sync_all()?;
             Ok(out)
         })?;
-        let hashes = Worker::start("vault-hash", |chunks| {
-            let (mut sha1, mut sha256) = (Sha1::new(), Sha256::new());
-            for chunk in chunks {
-                sha1.update(&chunk);
-                sha256.update(&chunk);
-            }
-            (hex::encode(sha1.finalize()), hex::encode(sha256.finalize()))
-        })?;
-        Ok(Self { file, hashes, pending: BytesMut::with_capacity(BUFFER), size: 0 })
+        Ok(Self {
+            file,
+            sha1: Worker::start("vault-sha1", digest::<Sha1>)?,
+            sha256: Worker::start("vault-sha256", digest::<Sha256>)?,
+            pending: Vec::new(),
+            pending_len: 0,
+            size: 0,
+        })
     }
 
     /// Appends `bytes`.
-    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+    pub fn write(&mut self, bytes: Bytes) -> io::Result<()> {
         self.size += bytes.len() as u64;
-        self.pending.extend_from_slice(bytes);
-        if self.pending.len() >= BUFFER { self.hand_off() } else { Ok(()) }
+        self.pending_len += bytes.len();
+        self.pending.push(bytes);
+        if self.pending_len >= BUFFER { self.hand_off() } else { Ok(()) }
     }
 
     fn hand_off(&mut self) -> io::Result<()> {
-        let block = self.pending.split().freeze();
-        self.pending.reserve(BUFFER);
-        self.hashes.send(block.clone())?;
-        self.file.send(block)
+        let batch: Batch = Arc::new(std::mem::take(&mut self.pending));
+        self.pending_len = 0;
+        self.sha1.send(batch.clone())?;
+        self.sha256.send(batch.clone())?;
+        self.file.send(batch)
     }
 
     /// Bytes written so far.
@@ -218,7 +224,7 @@ impl VaultWriter {
             self.hand_off()?;
         }
         let file = self.file.finish()??;
-        let (sha1, sha256) = self.hashes.finish()?;
+        let (sha1, sha256) = (self.sha1.finish()?, self.sha256.finish()?);
         if file.as_file().metadata()?.len() > self.size {
             file.as_file().set_len(self.size)?;
         }
@@ -226,10 +232,22 @@ impl VaultWriter {
     }
 }
 
-/// A thread consuming chunks, with a bounded queue so a slow consumer holds back
-/// the download instead of buffering it in memory.
+/// The hex digest of every batch received, in order.
+fn digest<D: Digest>(batches: std::sync::mpsc::Receiver<Batch>) -> String {
+    let mut hasher = D::new();
+    for batch in batches {
+        batch.iter().for_each(|chunk| hasher.update(chunk));
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Pieces of a download, shared by the workers.
+type Batch = Arc<Vec<Bytes>>;
+
+/// A thread consuming batches, with a bounded queue so a slow consumer holds
+/// back the download instead of buffering it in memory.
 struct Worker<T> {
-    chunks: Option<std::sync::mpsc::SyncSender<Bytes>>,
+    chunks: Option<std::sync::mpsc::SyncSender<Batch>>,
     done: Option<std::thread::JoinHandle<T>>,
 }
 
@@ -240,14 +258,14 @@ const QUEUE: usize = 4;
 impl<T: Send + 'static> Worker<T> {
     fn start(
         name: &str,
-        work: impl FnOnce(std::sync::mpsc::Receiver<Bytes>) -> T + Send + 'static,
+        work: impl FnOnce(std::sync::mpsc::Receiver<Batch>) -> T + Send + 'static,
     ) -> io::Result<Self> {
-        let (chunks, received) = std::sync::mpsc::sync_channel::<Bytes>(QUEUE);
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Batch>(QUEUE);
         let done = std::thread::Builder::new().name(name.into()).spawn(move || work(received))?;
         Ok(Self { chunks: Some(chunks), done: Some(done) })
     }
 
-    fn send(&self, chunk: Bytes) -> io::Result<()> {
+    fn send(&self, chunk: Batch) -> io::Result<()> {
         let sender = self.chunks.as_ref().ok_or_else(|| io::Error::other("the worker already finished"))?;
         sender.send(chunk).map_err(|_| io::Error::other("the worker stopped"))
     }
@@ -333,7 +351,7 @@ mod tests {
 
     fn add(vault: &VaultStore, contents: &[u8], name: &str) -> VaultDocument {
         let mut writer = vault.begin(None).unwrap();
-        writer.write(contents).unwrap();
+        writer.write(Bytes::copy_from_slice(contents)).unwrap();
         vault.commit(writer.finish().unwrap(), name, Some("application/octet-stream"), "tester").unwrap()
     }
 
@@ -359,7 +377,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let vault = VaultStore::new(dir.path());
         let mut writer = vault.begin(None).unwrap();
-        writer.write(b"partial").unwrap();
+        writer.write(Bytes::from_static(b"partial")).unwrap();
         drop(writer);
         assert!(vault.list().unwrap().is_empty());
         assert_eq!(std::fs::read_dir(dir.path().join("vault/tmp")).unwrap().count(), 0);
