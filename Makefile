@@ -70,7 +70,7 @@ test: build
 bench: build
 	@python3 -c "import requests" 2>/dev/null || python3 -m pip install --quiet --user requests
 	@command -v curl > /dev/null && test -x /usr/bin/time || apt-get install -y -q curl time
-	$(CARGO) bench $(CARGO_FLAGS) --profile release -p soar-tests --bench '*'
+	$(CARGO) bench $(CARGO_FLAGS) --profile release --workspace --bench '*'
 
 lint: setup
 	$(CARGO) fmt --all -- --check
