@@ -75,6 +75,16 @@ impl HashKind {
             _ => None,
         }
     }
+
+    /// The lower-case name, which is both the SOAR contains type of such a
+    /// hash and the key vendors use for it ("md5", "sha1", "sha256").
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Md5 => "md5",
+            Self::Sha1 => "sha1",
+            Self::Sha256 => "sha256",
+        }
+    }
 }
 
 /// An MD5 in hex.

@@ -77,8 +77,7 @@ pub fn artifact(indicator: &Value) -> Artifact {
             set("mutex", &summary, None);
             "Mutex Artifact"
         }
-        "cidr" if cidr_parts(&summary).is_some() => {
-            let (address, prefix) = cidr_parts(&summary).unwrap_or_default();
+        "cidr" if let Some((address, prefix)) = cidr_parts(&summary) => {
             set("deviceAddress", address, None);
             set("cidrPrefix", prefix, None);
             set("cidr", &summary, None);
@@ -104,13 +103,8 @@ pub fn artifact(indicator: &Value) -> Artifact {
             set("emailAddress", &summary, Some("email"));
             "Email Address Artifact"
         }
-        _ if HashKind::of(&summary).is_some() => {
-            let kind = match HashKind::of(&summary) {
-                Some(HashKind::Md5) => "md5",
-                Some(HashKind::Sha1) => "sha1",
-                _ => "sha256",
-            };
-            set("fileHash", &summary, Some(kind));
+        _ if let Some(hash) = HashKind::of(&summary) => {
+            set("fileHash", &summary, Some(hash.name()));
             "File Artifact"
         }
         _ if validate::is_url(&summary) => {

@@ -116,7 +116,7 @@ fn classify(primary_field: &str) -> Result<Value, ActionError> {
             } else if validate::is_email(value) {
                 Ok(json!({"address": value, "type": "EmailAddress"}))
             } else if let Some(kind) = HashKind::of(value) {
-                Ok(json!({hash_key(kind): value, "type": "File"}))
+                Ok(json!({kind.name(): value, "type": "File"}))
             } else if validate::is_url(value) {
                 Ok(json!({"text": value, "type": "URL"}))
             } else if validate::is_domain(value) && value.contains('.') {
@@ -128,18 +128,10 @@ fn classify(primary_field: &str) -> Result<Value, ActionError> {
         hashes => {
             let mut body = json!({"type": "File"});
             for hash in hashes {
-                body[hash_key(HashKind::of(hash).ok_or_else(unresolved)?)] = json!(hash);
+                body[HashKind::of(hash).ok_or_else(unresolved)?.name()] = json!(hash);
             }
             Ok(body)
         }
-    }
-}
-
-fn hash_key(kind: HashKind) -> &'static str {
-    match kind {
-        HashKind::Md5 => "md5",
-        HashKind::Sha1 => "sha1",
-        HashKind::Sha256 => "sha256",
     }
 }
 
