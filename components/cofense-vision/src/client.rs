@@ -80,12 +80,13 @@ pub fn json_body(response: &Response) -> Result<Value, ActionError> {
 
 /// `Error from server. Status code: 404, Data from server: ...`.
 pub fn status_error(response: &Response) -> ActionError {
-    let retried = match response.attempts {
-        1 => String::new(),
-        n => format!(" (after {n} attempts)"),
-    };
     ActionError::vendor(
         Some(response.status),
-        format!("Error from server. Status code: {}, Data from server: {}{retried}", response.status, response.text()),
+        format!(
+            "Error from server. Status code: {}, Data from server: {}{}",
+            response.status,
+            response.text(),
+            response.retries_note()
+        ),
     )
 }

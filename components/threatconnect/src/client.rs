@@ -82,11 +82,11 @@ pub fn json_body(response: &Response) -> Result<Value, ActionError> {
     match response.payload() {
         Payload::Json(value) if ok => Ok(value),
         Payload::Empty if ok => Ok(json!({})),
-        Payload::Json(_) => {
-            let retried =
-                if response.attempts > 1 { format!(" (after {} attempts)", response.attempts) } else { String::new() };
-            Err(vendor(format!("Error from server, Status Code: {status} data returned: {}{retried}", response.text())))
-        }
+        Payload::Json(_) => Err(vendor(format!(
+            "Error from server, Status Code: {status} data returned: {}{}",
+            response.text(),
+            response.retries_note()
+        ))),
         Payload::BadJson(_) => Err(vendor("Unable to parse response as JSON".into())),
         Payload::Html(text) => Err(vendor(format!("Status Code: {status}. Data from server:\n{text}\n"))),
         Payload::Empty | Payload::Other(_) => Err(vendor(format!(

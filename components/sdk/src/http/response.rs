@@ -101,6 +101,15 @@ impl Response {
         (200..300).contains(&self.status)
     }
 
+    /// ` (after N attempts)` when the request was retried, else empty: appended
+    /// to error messages so that a user sees the failure was not a one-off.
+    pub fn retries_note(&self) -> String {
+        match self.attempts {
+            0 | 1 => String::new(),
+            n => format!(" (after {n} attempts)"),
+        }
+    }
+
     /// The body as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -177,6 +186,13 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_retried_responses_carry_a_retries_note() {
+        let response = |attempts| Response { status: 500, headers: Vec::new(), body: Vec::new(), attempts };
+        assert_eq!(response(1).retries_note(), "");
+        assert_eq!(response(4).retries_note(), " (after 4 attempts)");
+    }
 
     #[test]
     fn html_is_reduced_to_text() {

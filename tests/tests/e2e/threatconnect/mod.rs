@@ -2,6 +2,7 @@
 //! simulator, which verifies every request's signature.
 
 mod actions;
+mod faults;
 mod poll;
 mod validation;
 
