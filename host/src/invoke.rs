@@ -135,6 +135,13 @@ pub struct Failure {
     pub message: String,
 }
 
+impl Failure {
+    /// A failure that names no parameter and no HTTP status.
+    pub fn new(kind: FailureKind, message: String) -> Self {
+        Self { kind, parameter: None, http_status: None, message }
+    }
+}
+
 /// A SOAR-compatible action result.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActionReport {
@@ -166,12 +173,9 @@ impl ActionReport {
 
     /// The result for a host error that kept the action from running.
     pub fn from_error(error: &Error, parameter: Map<String, Value>) -> Self {
-        let kind = error.failure_kind();
         let failure = Failure {
-            kind,
             parameter: error.parameter().map(str::to_string),
-            http_status: None,
-            message: error.to_string(),
+            ..Failure::new(error.failure_kind(), error.to_string())
         };
         Self::failed(failure, parameter)
     }
@@ -194,12 +198,8 @@ impl Runtime {
         options: InvokeOptions,
     ) -> ActionReport {
         let echo = params.echo.clone();
-        let failed = |kind, message: String| {
-            ActionReport::failed(
-                Failure { kind, parameter: None, http_status: None, message: asset.redact(&message) },
-                echo.clone(),
-            )
-        };
+        let failed =
+            |kind, message: String| ActionReport::failed(Failure::new(kind, asset.redact(&message)), echo.clone());
         let hooks = match asset.value("base_url") {
             Some(base_url) => match OutboundPolicy::for_base_url(base_url, asset.verify_server_cert()) {
                 Ok(policy) => OutboundHooks::new(Arc::new(policy)),
@@ -305,12 +305,7 @@ fn report_from(result: &Val, parameter: Map<String, Value>, asset: &Asset) -> Ac
         }
         Val::Result(Err(Some(error))) => ActionReport::failed(failure_from(error, asset), parameter),
         other => ActionReport::failed(
-            Failure {
-                kind: FailureKind::Crashed,
-                parameter: None,
-                http_status: None,
-                message: format!("The connector returned {other:?} instead of an action result"),
-            },
+            Failure::new(FailureKind::Crashed, format!("The connector returned {other:?} instead of an action result")),
             parameter,
         ),
     }
@@ -318,12 +313,7 @@ fn report_from(result: &Val, parameter: Map<String, Value>, asset: &Asset) -> Ac
 
 fn failure_from(error: &Val, asset: &Asset) -> Failure {
     let Val::Variant(case, payload) = error else {
-        return Failure {
-            kind: FailureKind::Crashed,
-            parameter: None,
-            http_status: None,
-            message: format!("malformed action error {error:?}"),
-        };
+        return Failure::new(FailureKind::Crashed, format!("malformed action error {error:?}"));
     };
     let kind = match case.as_str() {
         "invalid-parameter" => FailureKind::InvalidParameter,
