@@ -290,17 +290,13 @@ fn container_row(row: &rusqlite::Row) -> rusqlite::Result<StoredContainer> {
         description: row.get(5)?,
         label: row.get(6)?,
         severity: row.get(7)?,
-        data: data.map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text))),
+        data: data.map(json_column),
         create_time: row.get(9)?,
         artifact_count: row.get(10)?,
     })
 }
 
 fn artifact_row(row: &rusqlite::Row) -> rusqlite::Result<StoredArtifact> {
-    let json = |index: usize| -> rusqlite::Result<Value> {
-        let text: String = row.get(index)?;
-        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    };
     Ok(StoredArtifact {
         id: row.get(0)?,
         container_id: row.get(1)?,
@@ -308,10 +304,15 @@ fn artifact_row(row: &rusqlite::Row) -> rusqlite::Result<StoredArtifact> {
         name: row.get(3)?,
         label: row.get(4)?,
         kind: row.get(5)?,
-        cef: json(6)?,
-        cef_types: json(7)?,
+        cef: json_column(row.get(6)?),
+        cef_types: json_column(row.get(7)?),
         create_time: row.get(8)?,
     })
+}
+
+/// A JSON column's value; text the store did not write as JSON stays text.
+fn json_column(text: String) -> Value {
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 fn now() -> String {
