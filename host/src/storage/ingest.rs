@@ -85,7 +85,6 @@ pub struct NewArtifact<'a> {
 /// The container store.
 pub struct IngestStore {
     db: Connection,
-    in_transaction: bool,
 }
 
 const SCHEMA: &str = "
@@ -126,26 +125,30 @@ impl IngestStore {
         db.pragma_update(None, "synchronous", "NORMAL")?;
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.execute_batch(SCHEMA)?;
-        Ok(Self { db, in_transaction: false })
+        Ok(Self { db })
     }
 
     /// Makes every save so far durable.
     pub fn commit(&mut self) -> Result<(), Error> {
-        if self.in_transaction {
+        if self.in_transaction() {
             self.db.execute_batch("COMMIT")?;
-            self.in_transaction = false;
         }
         Ok(())
     }
 
     fn write_transaction(&mut self) -> Result<(), Error> {
-        if !self.in_transaction {
+        if !self.in_transaction() {
             // IMMEDIATE takes the write lock now, so a concurrent writer waits
             // here (busy timeout) instead of failing half-way.
             self.db.execute_batch("BEGIN IMMEDIATE")?;
-            self.in_transaction = true;
         }
         Ok(())
+    }
+
+    /// Asked of SQLite rather than remembered: SQLite rolls a transaction back
+    /// by itself after some errors (a full disk, for one).
+    fn in_transaction(&self) -> bool {
+        !self.db.is_autocommit()
     }
 
     /// Saves a container of `asset` of `connector`, or finds the existing one.
