@@ -197,11 +197,7 @@ impl Request {
 
     /// Sends the request and reads the whole response body.
     pub fn send(&self) -> Result<Response, HttpError> {
-        let streaming = self.open()?;
-        let attempts = streaming.attempts;
-        let mut response = streaming.read_all()?;
-        response.attempts = attempts;
-        Ok(response)
+        self.open()?.read_all()
     }
 
     /// Sends the request and returns once the status and headers have arrived; the
