@@ -41,6 +41,10 @@ pub fn component(name: &str) -> PathBuf {
     path
 }
 
+/// A validation rule to check: (action, parameters, the parameter at fault, the
+/// message or its beginning).
+pub type Rejection = (&'static str, Vec<(&'static str, &'static str)>, &'static str, &'static str);
+
 /// One test's private world: data directory, assets, and a compile cache shared by
 /// all tests (so each component is compiled once per run).
 pub struct HostEnv {
@@ -88,6 +92,15 @@ impl Run {
         let message = self.json["message"].as_str().unwrap_or_default().to_string();
         assert!(self.stderr.contains(&message), "the error is not on stderr: {self:#?}");
         message
+    }
+
+    /// Panics unless the action was refused for bad input: kind
+    /// `invalid-parameter`, exit code 2, the error naming `parameter`, and a
+    /// message beginning with `message`.
+    pub fn rejected(&self, parameter: &str, message: &str) {
+        let got = self.failure("invalid-parameter", soar_host::exit::INVALID_INPUT);
+        assert!(got.starts_with(message), "got      {got}\nexpected {message}\n{self:#?}");
+        assert_eq!(self.json["error"]["parameter"], parameter, "{self:#?}");
     }
 
     /// The `data` items.

@@ -152,10 +152,7 @@ async fn parameters_are_typed_and_named() {
         (&[("source", "s"), ("source", "t")], "source", "The 'source' parameter is given more than once"),
     ];
     for (params, parameter, expected) in cases {
-        let run = env.invoke("cofense", "list-iocs", &asset, params).await;
-        let message = run.failure("invalid-parameter", exit::INVALID_INPUT);
-        assert!(message.starts_with(expected), "{message}");
-        assert_eq!(run.json["error"]["parameter"], parameter);
+        env.invoke("cofense", "list-iocs", &asset, params).await.rejected(parameter, expected);
     }
     // Spec spelling and WIT spelling both work, and floats that are integers too.
     let run = env
@@ -198,6 +195,5 @@ async fn files_downloaded_for_a_container_belong_to_it() {
     let args =
         ["invoke", "cofense", "get-message-attachment", "--asset", asset.to_str().unwrap(), "--container", "999999"];
     let run = env.run(&[&args[..], &download[..]].concat()).await;
-    assert!(run.failure("invalid-parameter", exit::INVALID_INPUT).starts_with("There is no container 999999"));
-    assert_eq!(run.json["error"]["parameter"], "container");
+    run.rejected("container", "There is no container 999999");
 }

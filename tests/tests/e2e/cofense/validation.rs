@@ -3,13 +3,11 @@
 
 use super::Vision;
 use soar_host::exit;
-
-/// (action, parameters, parameter at fault, message or its beginning)
-type Case = (&'static str, Vec<(&'static str, &'static str)>, &'static str, &'static str);
+use soar_tests::harness::Rejection;
 
 const MD5: &str = "938c2cc0dcc05f2b68c4287040cfcf71";
 
-fn cases() -> Vec<Case> {
+fn cases() -> Vec<Rejection> {
     let source = ("source", "Vision-UI");
     vec![
         // Integers and ranges.
@@ -401,10 +399,7 @@ fn cases() -> Vec<Case> {
 async fn every_rule_rejects_before_sending() {
     let vision = Vision::start().await;
     for (action, params, parameter, message) in cases() {
-        let run = vision.invoke(action, &params).await;
-        let got = run.failure("invalid-parameter", exit::INVALID_INPUT);
-        assert!(got.starts_with(message), "{action} {params:?}:\n  got      {got}\n  expected {message}");
-        assert_eq!(run.json["error"]["parameter"], parameter, "{action} {params:?}");
+        vision.invoke(action, &params).await.rejected(parameter, message);
         let requests = vision.sim.server().take_requests();
         assert!(requests.is_empty(), "{action} {params:?} sent {requests:#?}");
     }

@@ -3,17 +3,15 @@
 
 use super::Tc;
 use soar_host::exit;
+use soar_tests::harness::Rejection;
 use soar_tests::sim::threatconnect::ThreatConnectSim;
-
-/// (action, parameters, parameter at fault, message or its beginning)
-type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_parameters_are_rejected_before_sending() {
     let tc = Tc::start().await;
     let unresolved =
         "Could not resolve primary_field parameter type. Please check provided value of primary_field parameter.";
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Rejection> = vec![
         ("hunt-ip", vec![("ip", "1.2.3.256")], "ip", "Parameter 'ip' failed validation"),
         ("hunt-ip", vec![("ip", "evil.example.com")], "ip", "Parameter 'ip' failed validation"),
         ("hunt-file", vec![("hash", "not-a-hash")], "hash", "Parameter 'hash' failed validation"),
@@ -60,10 +58,7 @@ async fn bad_parameters_are_rejected_before_sending() {
         ("hunt-ip", vec![], "ip", "The required parameter 'ip' is missing"),
     ];
     for (action, params, parameter, message) in cases {
-        let run = tc.invoke(action, &params).await;
-        let got = run.failure("invalid-parameter", exit::INVALID_INPUT);
-        assert!(got.starts_with(message), "{action} {params:?}: {got}");
-        assert_eq!(run.json["error"]["parameter"], parameter);
+        tc.invoke(action, &params).await.rejected(parameter, message);
         assert!(tc.sim.server().take_requests().is_empty(), "{action} {params:?} sent a request");
     }
 }
