@@ -64,8 +64,7 @@ async fn get_ioc() {
     assert_eq!(run.data()[0]["id"], id.as_str());
     assert_eq!(run.json["message"], "Fetched IOC successfully");
     assert_eq!(run.json["parameter"], json!({"id": id, "source": "Triage-1"}));
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.clone()), ("GET", format!("/iocrepository/v1/iocs/{id}")));
+    let request = vision.single_request_to("GET", &format!("/iocrepository/v1/iocs/{id}"));
     assert_eq!(request.header("x-cofense-ioc-source"), Some("Triage-1"));
     assert_eq!(request.header("accept"), Some("application/json"));
 }
@@ -93,8 +92,7 @@ async fn list_iocs() {
     assert_documented_paths(SPEC, "list iocs", &run.json);
     assert_eq!(run.json["summary"]["total_iocs"], 2);
     assert_eq!(run.json["message"], "Total iocs: 2");
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/iocrepository/v1/iocs"));
+    let request = vision.single_request_to("GET", "/iocrepository/v1/iocs");
     assert_eq!(
         request.raw_query.as_deref(),
         Some("page=0&size=10&includeExpired=True&since=2021-03-01T00%3A00%3A00.000000Z&sort=updatedAt%2Cdesc")
@@ -117,8 +115,7 @@ async fn get_last_ioc() {
     assert_documented_paths(SPEC, "get last ioc", &run.json);
     assert_eq!(run.json["summary"], json!({"ioc_id": last}), "the key has no trailing space");
     assert_eq!(run.json["message"], format!("Get Last IOC Action succeeded, MD5 ID of fetched IOC : {last}"));
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/iocrepository/v1/iocs/last"));
+    let request = vision.single_request_to("GET", "/iocrepository/v1/iocs/last");
     assert_eq!(request.header("x-cofense-ioc-source"), Some("Triage-2"));
 
     let run = vision.invoke("get-last-ioc", &[("source", "Empty-Source")]).await;
@@ -147,8 +144,7 @@ async fn update_iocs_from_parameters_and_from_json() {
     assert_documented_paths(SPEC, "update iocs", &run.json);
     assert_eq!(run.json["summary"]["total_iocs_updated"], 1);
     assert_eq!(run.json["message"], "Total iocs updated: 1");
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("PUT", "/iocrepository/v1/iocs"));
+    let request = vision.single_request_to("PUT", "/iocrepository/v1/iocs");
     assert_eq!(request.header("x-cofense-ioc-source"), Some("Vision-UI"));
     assert_eq!(
         request.json(),
@@ -187,8 +183,7 @@ async fn update_ioc_sends_no_source_header() {
     assert_documented_paths(SPEC, "update ioc", &run.json);
     assert_eq!(run.json["message"], "Updated the IOC successfully");
     assert!(run.data()[0]["metadata"]["quarantine"]["expires_at"].as_str().unwrap().starts_with("2080-05-15"));
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.clone()), ("PUT", format!("/iocrepository/v1/iocs/{id}")));
+    let request = vision.single_request_to("PUT", &format!("/iocrepository/v1/iocs/{id}"));
     assert_eq!(request.header("x-cofense-ioc-source"), None);
     assert_eq!(
         request.json(),
@@ -204,8 +199,7 @@ async fn delete_ioc() {
     let run = vision.invoke("delete-ioc", &[("id", &id), ("source", "Triage-1")]).await.success();
     assert_documented_paths(SPEC, "delete ioc", &run.json);
     assert_eq!(run.json["message"], format!("Delete IOC action ran successfully and IOC with MD5 ID {id} is deleted"));
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.clone()), ("DELETE", format!("/iocrepository/v1/iocs/{id}")));
+    let request = vision.single_request_to("DELETE", &format!("/iocrepository/v1/iocs/{id}"));
     assert_eq!(request.header("x-cofense-ioc-source"), Some("Triage-1"));
     assert!(vision.sim.iocs("Triage-1").iter().all(|ioc| ioc["id"] != id.as_str()));
     // Ids are escaped into one path segment.
@@ -234,8 +228,7 @@ async fn list_quarantine_jobs() {
         )
         .await
         .success();
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/api/v4/quarantineJobs/filter"));
+    let request = vision.single_request_to("POST", "/api/v4/quarantineJobs/filter");
     assert_eq!(
         request.raw_query.as_deref(),
         Some("excludeQuarantineEmails=False&page=0&size=10&sort=createdBy%2Cdesc&sort=id%2Casc")
@@ -274,8 +267,7 @@ async fn quarantine_job_lifecycle() {
     vision.clear();
     let run = vision.invoke("get-quarantine-job", &[("id", &id.to_string())]).await.success();
     assert_eq!(run.json["message"], "Successfully retrieved the quarantine job information");
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.clone()), ("GET", format!("/api/v4/quarantineJobs/{id}")));
+    vision.single_request_to("GET", &format!("/api/v4/quarantineJobs/{id}"));
 
     for _ in 0..3 {
         vision.sim.advance_jobs();
@@ -296,8 +288,7 @@ async fn quarantine_job_lifecycle() {
     let run = vision.invoke("delete-quarantine-job", &[("id", &id.to_string())]).await.success();
     assert_documented_paths(SPEC, "delete quarantine job", &run.json);
     assert_eq!(run.json["message"], "Deleted the quarantine job successfully");
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.clone()), ("DELETE", format!("/api/v4/quarantineJobs/{id}")));
+    vision.single_request_to("DELETE", &format!("/api/v4/quarantineJobs/{id}"));
     assert!(vision.sim.quarantine_job(id).is_none());
 }
 
@@ -317,8 +308,7 @@ async fn get_and_stop_a_seeded_quarantine_job() {
     assert_documented_paths(SPEC, "stop quarantine job", &run.json);
     assert_eq!(run.json["message"], "Successfully stopped the quarantine job");
     assert_eq!(run.data()[0]["stopRequested"], true);
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.clone()), ("PUT", format!("/api/v4/quarantineJobs/{id}/stop")));
+    vision.single_request_to("PUT", &format!("/api/v4/quarantineJobs/{id}/stop"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -373,8 +363,7 @@ async fn message_searches() {
     let id = run.data()[0]["id"].as_u64().unwrap();
     assert_eq!(run.json["summary"], json!({"search_id": id}));
     assert_eq!(run.json["message"], format!("Search id: {id}"));
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/api/v4/searches"));
+    let request = vision.single_request_to("POST", "/api/v4/searches");
     assert_eq!(
         request.json(),
         json!({
@@ -401,8 +390,7 @@ async fn message_searches() {
     assert_documented_paths(SPEC, "list message searches", &run.json);
     let total = run.data().len();
     assert_eq!(run.json["message"], format!("Total message searches: {total}"));
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/api/v4/searches"));
+    let request = vision.single_request_to("GET", "/api/v4/searches");
     assert_eq!(request.raw_query.as_deref(), Some("page=0&size=50&sort=id%2Cdesc"));
 }
 
@@ -420,8 +408,7 @@ async fn get_messagesearch_results() {
     let total = run.data().len();
     assert!(total > 0, "an empty search matches every message");
     assert_eq!(run.json["summary"], json!({"total_results": total}));
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.clone()), ("GET", format!("/api/v4/searches/{id}/results")));
+    let request = vision.single_request_to("GET", &format!("/api/v4/searches/{id}/results"));
     assert_eq!(request.raw_query.as_deref(), Some("page=0&size=20&sort=sentOn%2Casc"));
 }
 
@@ -436,8 +423,7 @@ async fn get_message_metadata() {
     assert_documented_paths(SPEC, "get message metadata", &run.json);
     assert_eq!(run.json["message"], "Retrieved message metadata successfully");
     assert_eq!(run.data()[0]["internetMessageId"], message_id.as_str());
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/api/v4/messages/metadata"));
+    let request = vision.single_request_to("GET", "/api/v4/messages/metadata");
     assert_eq!(
         request.query(),
         vec![("internetMessageId".to_string(), message_id.clone()), ("recipientAddress".to_string(), recipient)]
@@ -455,8 +441,7 @@ async fn list_searchable_headers() {
     assert_documented_paths(SPEC, "list searchable headers", &run.json);
     assert_eq!(run.json["message"], "Fetched searchable headers successfully");
     assert!(run.data().iter().all(|item| item["header"].is_string()));
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/api/v4/config/searchableHeaders"));
+    vision.single_request_to("GET", "/api/v4/config/searchableHeaders");
 }
 
 /// The vault item of a download result: present, and the file in the vault has
@@ -494,8 +479,7 @@ async fn get_message_attachment_into_the_vault() {
     assert_eq!(item["metadata"]["sha256"], attachment.sha256.as_str());
     assert_eq!(item["mime_type"], "text/plain");
     assert_eq!(std::fs::read(item["path"].as_str().unwrap()).unwrap(), contents);
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/api/v4/attachment"));
+    let request = vision.single_request_to("GET", "/api/v4/attachment");
     assert_eq!(request.query(), vec![("md5".to_string(), attachment.md5.clone())]);
     assert_eq!(request.header("accept"), None, "downloads are sent without Accept");
 
@@ -546,6 +530,5 @@ async fn download_logs_into_the_vault() {
     assert_documented_paths(SPEC, "download logs", &run.json);
     let item = assert_vault_item(&vision, &run, "logfile_");
     assert_eq!(item["mime_type"], "application/zip");
-    let request = vision.single_request();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/api/v4/download/logs"));
+    vision.single_request_to("GET", "/api/v4/download/logs");
 }

@@ -55,4 +55,11 @@ impl Vision {
         assert_eq!(request.header("content-type"), Some("application/json"), "{request:#?}");
         request
     }
+
+    /// [`Self::single_request`], checked to be `method` `path`.
+    pub fn single_request_to(&self, method: &str, path: &str) -> Recorded {
+        let request = self.single_request();
+        assert_eq!((request.method.as_str(), request.path.as_str()), (method, path), "{request:#?}");
+        request
+    }
 }
