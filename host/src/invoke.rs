@@ -2,7 +2,7 @@
 //! SOAR-shaped action result.
 
 use crate::asset::Asset;
-use crate::context::{ActionContext, Capabilities};
+use crate::context::Capabilities;
 use crate::error::Error;
 use crate::exit;
 use crate::params::BoundParams;
@@ -12,7 +12,7 @@ use crate::platform::log::{LogCtx, OnProgress};
 use crate::platform::state::StateCtx;
 use crate::platform::vault::{Progress, VaultCtx};
 use crate::plugin::{Action, Plugin};
-use crate::runtime::{EPOCH_TICK, Runtime};
+use crate::runtime::Runtime;
 use crate::sandbox::outbound::{OutboundHooks, OutboundPolicy};
 use crate::storage::state::StateStore;
 use crate::storage::vault::VaultStore;
@@ -21,7 +21,6 @@ use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::Store;
 use wasmtime::component::Val;
 
 /// Extra time the outer timeout allows beyond the epoch deadline, so that a
@@ -221,10 +220,7 @@ impl Runtime {
             ingest: IngestCtx::new(options.data_dir.clone(), connector, asset.name(), options.ingest_progress),
             log: LogCtx::new(connector, options.progress),
         };
-        let mut store = Store::new(&self.engine, ActionContext::new(capabilities, self.limits.memory));
-        store.limiter(|context| &mut context.memory);
-        store.set_epoch_deadline((self.limits.time.as_millis() / EPOCH_TICK.as_millis()) as u64 + 1);
-        store.epoch_deadline_trap();
+        let mut store = self.new_store(capabilities);
 
         let mut results = [Val::Bool(false)];
         let run = async {

@@ -10,7 +10,6 @@ use crate::runtime::{Runtime, Trust};
 use crate::signing::TrustedKey;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use wasmtime::Store;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
@@ -147,12 +146,7 @@ impl Runtime {
 
 /// Calls the component's `describe` export in a store that grants nothing.
 async fn describe(runtime: &Runtime, pre: &InstancePre<ActionContext>, path: &Path) -> Result<ConnectorInfo, Error> {
-    let context = ActionContext::new(Capabilities::inert("describe"), runtime.limits.memory);
-    let mut store = Store::new(&runtime.engine, context);
-    store.limiter(|context| &mut context.memory);
-    store
-        .set_epoch_deadline(runtime.limits.time.as_millis() as u64 / crate::runtime::EPOCH_TICK.as_millis() as u64 + 1);
-    store.epoch_deadline_trap();
+    let mut store = runtime.new_store(Capabilities::inert("describe"));
     let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
     let instance =
         pre.instantiate_async(&mut store).await.map_err(|err| bad_plugin(format!("cannot instantiate it: {err:#}")))?;

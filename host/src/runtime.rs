@@ -1,7 +1,7 @@
 //! The engine: one `Engine` and `Linker` per process, epoch-based interruption,
 //! the pooling allocator, and compiled code cached on disk.
 
-use crate::context::ActionContext;
+use crate::context::{ActionContext, Capabilities};
 use crate::error::Error;
 use crate::sandbox::Limits;
 use crate::signing::TrustStore;
@@ -11,7 +11,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 /// How often the epoch advances: the granularity of the time limit.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -105,6 +105,16 @@ impl Runtime {
     /// The limits applied to every action.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// A fresh store granting `capabilities`, held to the memory limit and
+    /// trapped by the epoch once the time limit has passed.
+    pub(crate) fn new_store(&self, capabilities: Capabilities) -> Store<ActionContext> {
+        let mut store = Store::new(&self.engine, ActionContext::new(capabilities, self.limits.memory));
+        store.limiter(|context| &mut context.memory);
+        store.set_epoch_deadline((self.limits.time.as_millis() / EPOCH_TICK.as_millis()) as u64 + 1);
+        store.epoch_deadline_trap();
+        store
     }
 
     /// Compiles `bytes` (whose SHA-256 is `digest`), or loads the code compiled
