@@ -39,9 +39,7 @@ pub fn list_iocs(
         .query("includeExpired", python_bool(include_expired.unwrap_or(false)))
         .query_opt("since", since.as_ref().map(dates::format_micros));
     let response = vision.call(paging.sort(request).header(SOURCE_HEADER, source))?;
-    let output = Output::new().data_items(response["data"].clone());
-    let total = output.len();
-    output.summary("total_iocs", total).into()
+    Output::new().data_items(response["data"].clone()).summary_count("total_iocs").into()
 }
 
 pub fn get_last_ioc(source: String) -> ActionOutcome {
@@ -102,9 +100,7 @@ pub fn update_iocs(source: String, iocs_json: Option<String>, fields: IocFields)
     let vision = Vision::connect()?;
     let response =
         vision.call(vision.request(Method::Put, IOCS).header(SOURCE_HEADER, source).json(&json!({"data": data})))?;
-    let output = Output::new().data_items(response["data"].clone());
-    let total = output.len();
-    output.summary("total_iocs_updated", total).into()
+    Output::new().data_items(response["data"].clone()).summary_count("total_iocs_updated").into()
 }
 
 fn parse_iocs_json(json: &str) -> Result<Vec<IocFields>, ActionError> {

@@ -32,7 +32,7 @@ impl Paging {
         })
     }
 
-    /// Adds `page`, `size` and one `sort=field,order` per sort item.
+    /// Adds `page` and `size`.
     pub fn page_and_size(&self, request: Request) -> Request {
         request.query("page", self.page).query("size", self.size)
     }

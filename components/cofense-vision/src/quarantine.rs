@@ -61,9 +61,7 @@ pub fn list_quarantine_jobs(
         .query("excludeQuarantineEmails", python_bool(filter.exclude_quarantine_emails.unwrap_or(false)));
     let request = paging.sort(paging.page_and_size(request)).json(&json!({"filterOptions": options}));
     let response = non_empty(vision.call(request)?)?;
-    let output = Output::new().data_items(response["quarantineJobs"].clone());
-    let total = output.len();
-    output.summary("total_quarantine_jobs", total).into()
+    Output::new().data_items(response["quarantineJobs"].clone()).summary_count("total_quarantine_jobs").into()
 }
 
 fn statuses_of(text: &str, name: &str, label: &str) -> Result<Vec<String>, ActionError> {

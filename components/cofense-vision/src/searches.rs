@@ -21,9 +21,7 @@ pub fn list_message_searches(page: Option<u32>, size: Option<u32>, sort: Option<
     let paging = Paging::new(page, size, sort.as_deref(), SEARCH_SORT_FIELDS)?;
     let vision = Vision::connect()?;
     let response = non_empty(vision.call(paging.sort(paging.page_and_size(vision.request(Method::Get, SEARCHES))))?)?;
-    let output = Output::new().data_items(response["searches"].clone());
-    let total = output.len();
-    output.summary("total_message_searches", total).into()
+    Output::new().data_items(response["searches"].clone()).summary_count("total_message_searches").into()
 }
 
 pub fn get_message_search(id: u64) -> ActionOutcome {
@@ -45,9 +43,7 @@ pub fn get_message_search_results(
     let request = vision.request(Method::Get, &format!("{SEARCHES}/{id}/results"));
     let response = vision.call(paging.sort(paging.page_and_size(request)))?;
     // The response echoes the search too; only the messages are results.
-    let output = Output::new().data_items(response["messages"].clone());
-    let total = output.len();
-    output.summary("total_results", total).into()
+    Output::new().data_items(response["messages"].clone()).summary_count("total_results").into()
 }
 
 /// The criteria of `create message search`, as given.

@@ -38,20 +38,17 @@ impl Output {
         self
     }
 
-    /// The number of `data` objects so far.
-    pub fn len(&self) -> usize {
-        self.data.len()
-    }
-
-    /// Whether `data` is empty.
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
     /// Sets `summary.<key>`.
     pub fn summary(mut self, key: &str, value: impl Serialize) -> Self {
         self.summary.insert(key.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
         self
+    }
+
+    /// Sets `summary.<key>` to the number of `data` objects so far (the
+    /// `total_*` counts of list actions).
+    pub fn summary_count(self, key: &str) -> Self {
+        let count = self.data.len();
+        self.summary(key, count)
     }
 
     /// Sets the message.
@@ -108,6 +105,14 @@ mod tests {
         assert_eq!(result.data, vec![r#"{"id":1}"#.to_string()]);
         let result: ActionResult = Output::new().summary("vault_id", "daf4").into();
         assert_eq!(result.message, "Vault id: daf4");
+    }
+
+    #[test]
+    fn list_totals_count_the_data() {
+        let result: ActionResult =
+            Output::new().data_items(json!([{"id": 1}, {"id": 2}])).summary_count("total_iocs").into();
+        assert_eq!(result.summary, r#"{"total_iocs":2}"#);
+        assert_eq!(result.message, "Total iocs: 2");
     }
 
     #[test]
