@@ -247,6 +247,16 @@ pub(crate) fn strings(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A request field that must be a list of strings (absent: empty), as Vision
+/// checks it.
+pub(crate) fn string_list(value: &Value, name: &str) -> Result<Vec<String>, ApiError> {
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) if items.iter().all(Value::is_string) => Ok(strings(value)),
+        _ => Err(ApiError::bad_request(format!("'{name}' must be a list of strings"))),
+    }
+}
+
 /// Parses the date forms Vision accepts: zoned (`Z`, `+00:00`, `+0000`), unzoned
 /// (naive, read as UTC), with or without fractions or seconds, a bare date, or
 /// epoch milliseconds.

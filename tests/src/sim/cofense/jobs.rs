@@ -12,7 +12,7 @@
 //! and counts as an error of the run.
 
 use super::api::{
-    ApiError, Params, Reply, json_body, naive_now, ok, ok_empty, parse_date, sort_items, strings, truthy,
+    ApiError, Params, Reply, json_body, naive_now, ok, ok_empty, parse_date, sort_items, string_list, strings, truthy,
 };
 use super::{CofenseSim, Shared};
 use axum::body::Bytes;
@@ -280,14 +280,6 @@ impl Filter {
             && (self.include.is_empty() || self.include.contains(&status))
             && !self.exclude.contains(&status)
             && self.modified_after.is_none_or(|after| modified.is_some_and(|m| m > after))
-    }
-}
-
-fn string_list(value: &Value, name: &str) -> Result<Vec<String>, ApiError> {
-    match value {
-        Value::Null => Ok(Vec::new()),
-        Value::Array(items) if items.iter().all(Value::is_string) => Ok(strings(value)),
-        _ => Err(ApiError::bad_request(format!("'{name}' must be a list of strings"))),
     }
 }
 

@@ -11,7 +11,7 @@
 //! exact; received dates: inclusive bounds on `receivedOn`; headers: a header
 //! with that name whose value contains one of the values.
 
-use super::api::{ApiError, Params, Reply, json_body, naive_now, ok, parse_date, sort_items, strings};
+use super::api::{ApiError, Params, Reply, json_body, naive_now, ok, parse_date, sort_items, string_list, strings};
 use super::{CofenseSim, Shared};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -92,20 +92,11 @@ fn too_many(name: &str) -> ApiError {
 
 /// A list of at most three strings (absent: empty).
 fn limited_list(body: &Value, name: &str) -> Result<Vec<String>, ApiError> {
-    string_list(&body[name], name, Some(MAX_VALUES))
-}
-
-fn string_list(value: &Value, name: &str, max: Option<usize>) -> Result<Vec<String>, ApiError> {
-    match value {
-        Value::Null => Ok(Vec::new()),
-        Value::Array(items) if items.iter().all(Value::is_string) => {
-            if max.is_some_and(|max| items.len() > max) {
-                return Err(too_many(name));
-            }
-            Ok(strings(value))
-        }
-        _ => Err(ApiError::bad_request(format!("'{name}' must be a list of strings"))),
+    let list = string_list(&body[name], name)?;
+    if list.len() > MAX_VALUES {
+        return Err(too_many(name));
     }
+    Ok(list)
 }
 
 fn optional_text(body: &Value, name: &str) -> Result<Value, ApiError> {
@@ -171,8 +162,8 @@ fn attachment_hash(item: &Value) -> Result<Value, ApiError> {
 fn domain_criteria(value: &Value) -> Result<Value, ApiError> {
     Ok(json!({
         "type": match_type(&value["type"], "domainCriteria")?,
-        "domains": string_list(&value["domains"], "domains", Some(MAX_VALUES))?,
-        "whiteListUrls": string_list(&value["whiteListUrls"], "whiteListUrls", None)?,
+        "domains": limited_list(value, "domains")?,
+        "whiteListUrls": string_list(&value["whiteListUrls"], "whiteListUrls")?,
     }))
 }
 
@@ -187,7 +178,7 @@ fn header_criteria(value: &Value) -> Result<Vec<Value>, ApiError> {
         .iter()
         .map(|item| {
             let key = item["key"].as_str().filter(|k| !k.trim().is_empty());
-            let values = string_list(&item["values"], "headers.values", None)?;
+            let values = string_list(&item["values"], "headers.values")?;
             match key {
                 Some(key) if !values.is_empty() => Ok(json!({"key": key, "values": values})),
                 _ => Err(ApiError::bad_request("Each header needs a 'key' and at least one value")),
