@@ -3,7 +3,7 @@
 
 use crate::context::{ActionContext, Capabilities};
 use crate::error::Error;
-use crate::manifest::{ActionInfo, ConnectorInfo};
+use crate::manifest::{ActionInfo, ActionKind, ConnectorInfo};
 use crate::params::ParamSignature;
 use crate::platform::bindings::Connector;
 use crate::runtime::{Runtime, Trust};
@@ -188,9 +188,18 @@ impl Plugin {
 
     /// The action called `name` (`get ioc`, `get-ioc`, `get_ioc` or its identifier).
     pub fn action(&self, name: &str) -> Result<&Action, Error> {
-        self.actions.iter().find(|action| action.info.answers_to(name)).ok_or_else(|| Error::UnknownAction {
+        self.find_action(|action| action.info.answers_to(name), name.to_string())
+    }
+
+    /// The connector's action of `kind` (`on poll` is its `ingest` action).
+    pub fn action_of_kind(&self, kind: ActionKind) -> Result<&Action, Error> {
+        self.find_action(|action| action.info.kind == kind, format!("(an action of kind {kind:?})").to_lowercase())
+    }
+
+    fn find_action(&self, wanted: impl Fn(&Action) -> bool, asked_for: String) -> Result<&Action, Error> {
+        self.actions.iter().find(|action| wanted(action)).ok_or_else(|| Error::UnknownAction {
             connector: self.info.name.clone(),
-            action: name.to_string(),
+            action: asked_for,
             known: self.actions.iter().map(|action| action.info.wit_name()).collect(),
         })
     }

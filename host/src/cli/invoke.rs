@@ -6,7 +6,7 @@ use clap::Args;
 use serde_json::Map;
 use soar_host::manifest::ActionKind;
 use soar_host::storage::ingest::IngestStore;
-use soar_host::{ActionReport, Asset, Error, InvokeOptions, Limits, Plugin, params};
+use soar_host::{ActionReport, Asset, Error, InvokeOptions, Limits, params};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,7 +108,7 @@ async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Resul
     let plugin = runtime.load(&global.plugin_dir().find(call.connector)?).await?;
     let action = match call.which {
         Which::Named(name) => plugin.action(name)?,
-        Which::Kind(kind) => action_of_kind(&plugin, kind)?,
+        Which::Kind(kind) => plugin.action_of_kind(kind)?,
     };
     let params = params::bind(&action.params, call.given)?;
     let asset_path = options.asset.clone().unwrap_or_else(|| dirs::default_asset(&plugin.info().name));
@@ -128,14 +128,6 @@ async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Resul
     let report = runtime.invoke(&plugin, action, params, asset, invoke_options).await;
     progress.finish();
     Ok(report)
-}
-
-fn action_of_kind(plugin: &Plugin, kind: ActionKind) -> Result<&soar_host::Action, Error> {
-    plugin.actions().iter().find(|action| action.info.kind == kind).ok_or_else(|| Error::UnknownAction {
-        connector: plugin.info().name.clone(),
-        action: format!("(an action of kind {kind:?})").to_lowercase(),
-        known: plugin.actions().iter().map(|action| action.info.wit_name()).collect(),
-    })
 }
 
 /// The id and name of container `id`, which must exist.
