@@ -2,19 +2,37 @@
 //! from a TOML file whose keys are the connector's configuration variables.
 //!
 //! ```toml
+//! name = "vision-prod"                                # the asset's identity (default: the file name)
 //! base_url = "https://vision.example.com"
 //! client_id = "soar"
 //! client_secret = { env = "COFENSE_CLIENT_SECRET" }   # or { file = "/run/secrets/cofense" }
 //! verify_server_cert = true
 //! ```
 //!
-//! Secrets (variables of type `password`) never appear in what the host prints:
-//! [`Asset::redact`] removes them from any text.
+//! The asset's name keys its state (tokens, checkpoints), vault attribution and
+//! containers, so it must not collide silently: the host records which asset
+//! files and origins each name stands for (see [`crate::storage::assets`]).
+//!
+//! Secrets (variables of type `password`) never appear in what the host prints
+//! (see [`crate::redact`]). Errors about the file name it, the line and the
+//! variable, never the text: the file holds secrets, and a mistaken `--asset`
+//! may point at a file that is not an asset at all.
 
 use crate::manifest::{ConfigInfo, ConfigType};
+use crate::names::check_asset_name;
+use crate::redact::{Added, MIN_SECRET_LEN, Redactor};
+use crate::storage::fs::read_regular_file;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+/// The key that names the asset; connectors may not declare a variable of
+/// that name.
+pub const NAME_KEY: &str = "name";
+/// The largest asset file read.
+const MAX_ASSET_FILE: u64 = 1 << 20;
+/// The largest secret read from a `{ file = ... }`.
+const MAX_SECRET_FILE: u64 = 64 * 1024;
 
 /// Why an asset could not be used. Every message names the file and variable.
 #[derive(Debug, thiserror::Error)]
@@ -31,21 +49,33 @@ pub enum AssetError {
 #[derive(Debug, Clone)]
 pub struct Asset {
     name: String,
+    /// The asset file, resolved, when the asset came from one.
+    source: Option<PathBuf>,
     values: BTreeMap<String, String>,
     secrets: Vec<String>,
 }
 
 impl Asset {
     /// Loads `path` and checks it against the connector's configuration variables.
-    /// The asset's name (which keys its state) is the file name without extension.
+    /// The asset's name is its `name` key, or else the file name without extension.
     pub fn load(path: &Path, schema: &[ConfigInfo]) -> Result<Self, AssetError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| AssetError::Read { path: path.to_path_buf(), source })?;
-        let table: toml::Table = text.parse().map_err(|err: toml::de::Error| AssetError::Syntax {
+        let read_error = |source| AssetError::Read { path: path.to_path_buf(), source };
+        let bytes = read_regular_file(path, MAX_ASSET_FILE).map_err(read_error)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| AssetError::Syntax { path: path.to_path_buf(), message: "it is not UTF-8 text".into() })?;
+        let mut table: toml::Table = text.parse().map_err(|err: toml::de::Error| AssetError::Syntax {
             path: path.to_path_buf(),
-            message: err.to_string().trim().replace('\n', " "),
+            message: describe(&err, &text, schema),
         })?;
         let invalid = |message: String| AssetError::Invalid { path: path.to_path_buf(), message };
+        let name = match table.remove(NAME_KEY) {
+            Some(toml::Value::String(name)) => name,
+            Some(_) => return Err(invalid(format!("'{NAME_KEY}' must be a string"))),
+            None => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        };
+        check_asset_name(&name).map_err(|reason| {
+            invalid(format!("the asset's name {reason}; set `{NAME_KEY} = \"...\"` in the file to give it one"))
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut values = BTreeMap::new();
         let mut inline_secret = false;
@@ -53,12 +83,12 @@ impl Asset {
             let Some(variable) = schema.iter().find(|v| v.name == key) else {
                 let known: Vec<&str> = schema.iter().map(|v| v.name.as_str()).collect();
                 return Err(invalid(format!(
-                    "unknown variable '{key}'; the connector's variables are {}",
+                    "unknown variable '{key}'; the connector's variables are {} (and '{NAME_KEY}', the asset's name)",
                     known.join(", ")
                 )));
             };
             let (text, inline) = resolve(&key, value, base).map_err(invalid)?;
-            check_type(variable, &text).map_err(invalid)?;
+            let text = check_value(variable, text).map_err(invalid)?;
             inline_secret |= inline && variable.ty == ConfigType::Password;
             values.insert(key, text);
         }
@@ -74,23 +104,37 @@ impl Asset {
                 path.display()
             );
         }
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "default".into());
-        Ok(Self::from_values(name, values, schema))
+        let mut asset = Self::from_values(name, values, schema);
+        asset.source = Some(path.canonicalize().unwrap_or_else(|_| path.to_path_buf()));
+        Ok(asset)
     }
 
-    /// An asset from values already at hand (for embedding the host).
+    /// An asset from values already at hand (for embedding the host). The
+    /// values are used as given.
     pub fn from_values(name: impl Into<String>, values: BTreeMap<String, String>, schema: &[ConfigInfo]) -> Self {
-        let secrets = schema
-            .iter()
-            .filter(|v| v.ty == ConfigType::Password)
-            .filter_map(|v| values.get(&v.name).filter(|s| !s.is_empty()).cloned())
-            .collect();
-        Self { name: name.into(), values, secrets }
+        let mut secrets = Vec::new();
+        for variable in schema.iter().filter(|v| v.ty == ConfigType::Password) {
+            let Some(secret) = values.get(&variable.name).filter(|s| !s.is_empty()) else { continue };
+            if secret.chars().count() < MIN_SECRET_LEN {
+                tracing::warn!(
+                    "the secret '{}' is weak: {} characters are too few to find it in output without corrupting other text, so it is masked only where a whole value equals it; use a secret of at least {MIN_SECRET_LEN} characters",
+                    variable.name,
+                    secret.chars().count()
+                );
+            }
+            secrets.push(secret.clone());
+        }
+        Self { name: name.into(), source: None, values, secrets }
     }
 
-    /// The asset's name.
+    /// The asset's name: its identity, which keys its state and containers.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The asset file it was loaded from (resolved), if any.
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
     }
 
     /// The value of variable `name`.
@@ -104,10 +148,68 @@ impl Asset {
         self.value("verify_server_cert").is_none_or(|v| !v.eq_ignore_ascii_case("false"))
     }
 
-    /// `text` with every secret value replaced by `***`.
-    pub fn redact(&self, text: &str) -> String {
-        self.secrets.iter().fold(text.to_string(), |text, secret| text.replace(secret.as_str(), "***"))
+    /// The origins (`scheme://host:port`) the asset's URLs point at.
+    pub fn origins(&self) -> Vec<String> {
+        self.value("base_url")
+            .and_then(|url| url::Url::parse(url).ok())
+            .map(|url| url.origin().ascii_serialization())
+            .into_iter()
+            .collect()
     }
+
+    /// A redactor for this asset's secrets, to which an action adds the
+    /// credentials it sends.
+    pub fn redactor(&self) -> Redactor {
+        let redactor = Redactor::default();
+        for secret in &self.secrets {
+            let _: Added = redactor.add(secret);
+        }
+        redactor
+    }
+
+    /// `text` with every secret masked (see [`crate::redact`]).
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor().text(text)
+    }
+}
+
+/// A TOML error as line, column and variable, without quoting the file: the
+/// line may hold a secret, or belong to a file that is not an asset at all.
+fn describe(err: &toml::de::Error, text: &str, schema: &[ConfigInfo]) -> String {
+    let Some(span) = err.span() else { return "the file cannot be parsed".into() };
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |start| start.chars().count()) + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or_default();
+    let key = line_text
+        .split_once('=')
+        .map(|(key, _)| key.trim())
+        .filter(|key| *key == NAME_KEY || schema.iter().any(|variable| variable.name == *key));
+    let what = match key {
+        Some(key) => format!(" (in the value of '{key}')"),
+        None => String::new(),
+    };
+    format!("line {line}, column {column}{what}: {}", sanitize_message(err.message(), schema))
+}
+
+/// The parser's message, keeping quoted fragments only when they are syntax
+/// (`=`, `"`) or a variable name: anything else could come from the file.
+fn sanitize_message(message: &str, schema: &[ConfigInfo]) -> String {
+    let mut out = String::new();
+    for (i, part) in message.split('`').enumerate() {
+        let quoted = i % 2 == 1;
+        let safe = !quoted || part.chars().count() <= 3 || schema.iter().any(|variable| variable.name == part);
+        match (quoted, safe) {
+            (false, _) => out.push_str(part),
+            (true, true) => out.push_str(&format!("`{part}`")),
+            (true, false) => out.push('…'),
+        }
+    }
+    out.lines().next().unwrap_or_default().to_string()
 }
 
 /// A TOML value as configuration text: scalars as written, `{ env = "VAR" }` from
@@ -127,9 +229,13 @@ fn resolve(key: &str, value: toml::Value, base: &Path) -> Result<(String, bool),
                     .map_err(|_| format!("'{key}' comes from environment variable {var}, which is not set")),
                 (None, Some(file), 1) => {
                     let file = base.join(file);
-                    std::fs::read_to_string(&file)
-                        .map(|value| (value.trim_end_matches(['\r', '\n']).to_string(), false))
-                        .map_err(|err| format!("'{key}' comes from {}, which cannot be read: {err}", file.display()))
+                    let unreadable = |err: std::io::Error| {
+                        format!("'{key}' comes from {}, which cannot be read: {err}", file.display())
+                    };
+                    let bytes = read_regular_file(&file, MAX_SECRET_FILE).map_err(unreadable)?;
+                    let text = String::from_utf8(bytes)
+                        .map_err(|_| format!("'{key}' comes from {}, which is not UTF-8 text", file.display()))?;
+                    Ok((text.trim_end_matches(['\r', '\n']).to_string(), false))
                 }
                 _ => Err(format!("'{key}' must be a value, {{ env = \"VAR\" }} or {{ file = \"path\" }}")),
             }
@@ -138,7 +244,8 @@ fn resolve(key: &str, value: toml::Value, base: &Path) -> Result<(String, bool),
     }
 }
 
-fn check_type(variable: &ConfigInfo, text: &str) -> Result<(), String> {
+/// Checks a value against its variable's type; URLs come back in canonical form.
+fn check_value(variable: &ConfigInfo, text: String) -> Result<String, String> {
     let name = &variable.name;
     match variable.ty {
         ConfigType::Boolean if !["true", "false"].contains(&text.to_ascii_lowercase().as_str()) => {
@@ -147,22 +254,40 @@ fn check_type(variable: &ConfigInfo, text: &str) -> Result<(), String> {
         ConfigType::Numeric if text.trim().parse::<f64>().is_err() => {
             Err(format!("'{name}' must be a number, not '{text}'"))
         }
-        _ if name == "base_url" => check_base_url(text),
-        _ => Ok(()),
+        _ if name == "base_url" => canonical_url(name, &text),
+        _ => Ok(text),
     }
 }
 
-fn check_base_url(text: &str) -> Result<(), String> {
-    let url = url::Url::parse(text.trim()).map_err(|err| format!("'base_url' is not a valid URL ({err}): '{text}'"))?;
-    if !["http", "https"].contains(&url.scheme()) || url.host_str().is_none() {
-        return Err(format!("'base_url' must be an http:// or https:// URL with a host, not '{text}'"));
+/// An origin URL in the one spelling both the connector and the outbound policy
+/// use: `http://0x7f.0.0.1:80/api/` and `http://127.1/api` are both
+/// `http://127.0.0.1/api`, IPv6 addresses in their shortest form. Anything that
+/// would make the connector send something else than the policy checks
+/// (spaces, control characters, credentials, a query) is refused.
+pub fn canonical_url(name: &str, text: &str) -> Result<String, String> {
+    let shown = text.escape_debug();
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("'{name}' must not contain spaces or control characters: '{shown}'"));
     }
-    Ok(())
+    let url = url::Url::parse(text).map_err(|err| format!("'{name}' is not a valid URL ({err}): '{shown}'"))?;
+    if !["http", "https"].contains(&url.scheme()) || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("'{name}' must be an http:// or https:// URL with a host, not '{shown}'"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "'{name}' must not contain a user name or password; put credentials in their own variables"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("'{name}' must not have a query or fragment: '{shown}'"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn schema() -> Vec<ConfigInfo> {
         let var = |name: &str, ty, required| ConfigInfo {
@@ -182,7 +307,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("prod.toml");
         std::fs::write(&path, text).unwrap();
-        std::fs::write(dir.path().join("secret.txt"), "from-file\n").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "from-file-secret\n").unwrap();
         Asset::load(&path, &schema())
     }
 
@@ -190,12 +315,15 @@ mod tests {
     fn values_env_and_files() {
         let asset = load("base_url = \"https://x.example\"\nclient_secret = { file = \"secret.txt\" }\n").unwrap();
         assert_eq!(asset.name(), "prod");
-        assert_eq!(asset.value("client_secret"), Some("from-file"));
+        assert_eq!(asset.value("client_secret"), Some("from-file-secret"));
         assert!(asset.verify_server_cert());
-        assert_eq!(asset.redact("token from-file here"), "token *** here");
+        assert_eq!(asset.redact("token from-file-secret here"), "token *** here");
         let err = load("base_url = \"https://x.example\"\nclient_secret = { env = \"SOAR_TEST_UNSET_VARIABLE\" }\n")
             .unwrap_err();
         assert!(err.to_string().contains("SOAR_TEST_UNSET_VARIABLE"), "{err}");
+        let named = load("name = \"vision-a\"\nbase_url = \"https://x.example\"\nclient_secret = \"s\"\n").unwrap();
+        assert_eq!(named.name(), "vision-a");
+        assert!(load("name = \"../x\"\nbase_url = \"https://x\"\nclient_secret = \"s\"\n").is_err());
     }
 
     #[test]
@@ -213,6 +341,52 @@ mod tests {
         for (text, expected) in cases {
             let err = load(text).unwrap_err().to_string();
             assert!(err.contains("prod.toml") && err.contains(expected), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_give_line_and_key_never_text() {
+        let err = load("base_url = \"https://x\"\nclient_secret = \"hunter2-very-secret\n").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("'client_secret'"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let err = load("root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n").unwrap_err().to_string();
+        assert!(err.contains("line 1") && !err.contains("saltsalt") && !err.contains("root"), "{err}");
+    }
+
+    #[test]
+    fn one_spelling_of_each_url() {
+        for (given, canonical) in [
+            ("http://[0:0:0:0:0:0:0:1]:8080", "http://[::1]:8080"),
+            ("http://0x7f.0.0.1:8080/api/", "http://127.0.0.1:8080/api"),
+            ("http://127.1:8080", "http://127.0.0.1:8080"),
+            ("HTTPS://Vision.Example.COM:443/", "https://vision.example.com"),
+        ] {
+            assert_eq!(canonical_url("base_url", given).as_deref(), Ok(canonical), "{given}");
+        }
+        for bad in [
+            "http://a b.example",
+            "http://x.example/a b",
+            "http://u:p@x.example",
+            "http://x.example/?q",
+            "ftp://x",
+            "http://x\n",
+        ] {
+            assert!(canonical_url("base_url", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        /// No text, however malformed, makes loading panic, and no error quotes
+        /// the secret written in it.
+        #[test]
+        fn errors_never_quote_the_file(text in "\\PC{0,200}", secret in "[a-z]{12}") {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("a.toml");
+            let contents = format!("client_secret = \"{secret}{text}");
+            std::fs::write(&path, &contents).unwrap();
+            if let Err(err) = Asset::load(&path, &schema()) {
+                prop_assert!(!err.to_string().contains(&secret), "{}", err);
+            }
         }
     }
 }

@@ -75,6 +75,11 @@ impl ActionContext {
         self.ingest.commit()
     }
 
+    /// The vault ids, hashes and paths the host produced during the action.
+    pub fn produced(&self) -> &[String] {
+        self.vault.produced()
+    }
+
     /// What the guest wrote to stderr (a panic message, say), lossily decoded.
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.contents()).trim().to_string()
@@ -128,13 +133,14 @@ impl Capabilities {
     /// none.
     pub fn inert(connector: &str) -> Self {
         let nothing = crate::asset::Asset::from_values("none", Default::default(), &[]);
+        let redactor = std::sync::Arc::new(crate::redact::Redactor::default());
         Self {
-            hooks: OutboundHooks::deny_all(),
+            hooks: OutboundHooks::deny_all(redactor.clone()),
             config: ConfigCtx::new(std::sync::Arc::new(nothing)),
             state: StateCtx::none(),
             vault: VaultCtx::none(),
             ingest: IngestCtx::default(),
-            log: LogCtx::new(connector, None),
+            log: LogCtx::new(connector, None, redactor),
         }
     }
 }

@@ -31,6 +31,14 @@ pub enum Error {
     /// The component does not follow the connector contract.
     #[error("{path} is not a usable connector: {message}")]
     BadPlugin { path: PathBuf, message: String },
+    /// Installing would replace a connector signed by other keys.
+    #[error(
+        "connector '{name}' is installed signed by {installed}, and the new component is signed by {new}; pass --replace to replace it"
+    )]
+    Replace { name: String, installed: String, new: String },
+    /// The trusted keys cannot be used (another user could change them).
+    #[error("{0}")]
+    TrustStore(String),
     /// No such action.
     #[error("unknown action '{action}' for connector '{connector}'; its actions are: {}", list(known))]
     UnknownAction { connector: String, action: String, known: Vec<String> },
@@ -68,7 +76,7 @@ impl Error {
             Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => {
                 FailureKind::BadConnector
             }
-            Error::Untrusted { .. } => FailureKind::UntrustedConnector,
+            Error::Untrusted { .. } | Error::TrustStore(_) | Error::Replace { .. } => FailureKind::UntrustedConnector,
             Error::UnknownAction { .. } => FailureKind::UnknownAction,
             Error::Param(_) => FailureKind::InvalidParameter,
             Error::Asset(_) => FailureKind::InvalidConfig,

@@ -12,8 +12,10 @@ use crate::platform::log::{LogCtx, OnProgress};
 use crate::platform::state::StateCtx;
 use crate::platform::vault::{Progress, VaultCtx};
 use crate::plugin::{Action, Plugin};
+use crate::redact::{Redactor, printable};
 use crate::runtime::Runtime;
 use crate::sandbox::outbound::{OutboundHooks, OutboundPolicy};
+use crate::storage::assets::{self, ClaimError};
 use crate::storage::state::StateStore;
 use crate::storage::vault::VaultStore;
 use serde::Serialize;
@@ -27,6 +29,13 @@ use wasmtime::component::Val;
 /// guest spinning on the CPU is stopped by the epoch (the precise mechanism) and
 /// the outer timeout catches only a guest blocked in a host call.
 const OUTER_GRACE: Duration = Duration::from_millis(500);
+
+/// The longest error message an action result carries, in bytes: a vendor that
+/// echoes a huge request cannot flood the output.
+pub const MAX_QUOTED: usize = 16 * 1024;
+
+/// Appended to the error of an action that met a certificate it does not trust.
+const CERTIFICATE_HINT: &str = " (the server's certificate is not signed by a CA the host trusts: add the CA's certificate with --ca-bundle FILE or SOAR_CA_BUNDLE, or, only for a server you trust, set verify_server_cert = false in the asset)";
 
 /// Where an action's files and state go, and who runs it.
 pub struct InvokeOptions {
@@ -197,28 +206,44 @@ impl Runtime {
         options: InvokeOptions,
     ) -> ActionReport {
         let echo = params.echo.clone();
-        let failed =
-            |kind, message: String| ActionReport::failed(Failure::new(kind, asset.redact(&message)), echo.clone());
-        let hooks = match asset.value("base_url") {
-            Some(base_url) => match OutboundPolicy::for_base_url(base_url, asset.verify_server_cert()) {
-                Ok(policy) => OutboundHooks::new(Arc::new(policy)),
-                Err(message) => return failed(FailureKind::InvalidConfig, message),
-            },
-            None => OutboundHooks::deny_all(),
+        let redactor = Arc::new(asset.redactor());
+        let failed = |kind, message: String| {
+            ActionReport::failed(Failure::new(kind, printable(&redactor.text(&message), MAX_QUOTED)), echo.clone())
         };
         let connector = plugin.info.name.as_str();
+        if let Some(file) = asset.source()
+            && let Err(err) = assets::claim(&options.data_dir, connector, asset.name(), file, &asset.origins())
+        {
+            let kind =
+                if matches!(err, ClaimError::Io(_)) { FailureKind::Platform } else { FailureKind::InvalidConfig };
+            return failed(kind, err.to_string());
+        }
+        let hooks = match asset.value("base_url") {
+            Some(base_url) => {
+                match OutboundPolicy::for_base_url(base_url, asset.verify_server_cert(), self.tls.clone()) {
+                    Ok(policy) => OutboundHooks::new(Arc::new(policy), redactor.clone()),
+                    Err(message) => return failed(FailureKind::InvalidConfig, message),
+                }
+            }
+            None => OutboundHooks::deny_all(redactor.clone()),
+        };
+        let state = match StateStore::for_asset(&options.data_dir, connector, asset.name()) {
+            Ok(state) => state,
+            Err(err) => return failed(FailureKind::InvalidConfig, err.to_string()),
+        };
         let capabilities = Capabilities {
             hooks,
             config: ConfigCtx::new(asset.clone()),
-            state: StateCtx::new(StateStore::for_asset(&options.data_dir, connector, asset.name())),
+            state: StateCtx::new(state),
             vault: VaultCtx::new(
                 VaultStore::new(&options.data_dir),
                 options.user,
                 options.container,
                 options.download_progress,
+                self.limits.max_download,
             ),
             ingest: IngestCtx::new(options.data_dir.clone(), connector, asset.name(), options.ingest_progress),
-            log: LogCtx::new(connector, options.progress),
+            log: LogCtx::new(connector, options.progress, redactor.clone()),
         };
         let mut store = self.new_store(capabilities);
 
@@ -235,6 +260,8 @@ impl Runtime {
         // Whatever the action saved stays saved, however it ended.
         let committed = store.data_mut().commit_ingest();
         let denied = store.data().hooks.denied();
+        let untrusted_certificate = store.data().hooks.untrusted_certificate();
+        let produced: Vec<&str> = store.data().produced().iter().map(String::as_str).collect();
         let report = match outcome {
             Err(_elapsed) => failed(FailureKind::TimeLimit, self.time_limit_message()),
             Ok(Err(_)) if store.data().memory.exceeded() => failed(
@@ -252,13 +279,20 @@ impl Runtime {
                 let detail = if stderr.is_empty() { String::new() } else { format!("; it wrote: {stderr}") };
                 failed(FailureKind::Crashed, format!("The connector crashed: {}{detail}", root_cause(&trap)))
             }
-            Ok(Ok(())) => report_from(&results[0], echo.clone(), &asset),
+            Ok(Ok(())) => {
+                report_from(&results[0], echo.clone(), &Redaction { redactor: &redactor, protected: &produced })
+            }
         };
         if let Err(message) = committed {
             return failed(FailureKind::Platform, message);
         }
         if !denied.is_empty() && report.status == Status::Failed {
-            tracing::warn!("requests denied by the sandbox: {}", denied.join(", "));
+            tracing::warn!("requests denied by the sandbox: {}", printable(&denied.join(", "), MAX_QUOTED));
+        }
+        let mut report = report;
+        if untrusted_certificate && let Some(failure) = &mut report.error {
+            failure.message.push_str(CERTIFICATE_HINT);
+            report.message = failure.message.clone();
         }
         report
     }
@@ -272,44 +306,80 @@ fn root_cause(error: &wasmtime::Error) -> String {
     error.chain().last().map(|cause| cause.to_string()).unwrap_or_else(|| error.to_string())
 }
 
+/// How an action's result is redacted: the secrets, and the values the host
+/// produced (vault ids, hashes, paths), which are never rewritten.
+struct Redaction<'a> {
+    redactor: &'a Redactor,
+    protected: &'a [&'a str],
+}
+
+impl Redaction<'_> {
+    fn text(&self, text: &str) -> String {
+        self.redactor.text_protecting(text, self.protected)
+    }
+
+    /// A JSON document from the connector, redacted value by value so that its
+    /// structure survives; text that is not JSON stays text.
+    fn json(&self, text: &str) -> Value {
+        match serde_json::from_str(text) {
+            Ok(value) => self.redactor.json(value, self.protected),
+            Err(_) => Value::String(self.text(text)),
+        }
+    }
+}
+
 /// Converts the `result<action-result, action-error>` the guest returned.
-fn report_from(result: &Val, parameter: Map<String, Value>, asset: &Asset) -> ActionReport {
-    let redact = |text: &str| asset.redact(text);
-    let json = |text: &str| {
-        let text = redact(text);
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
+fn report_from(result: &Val, parameter: Map<String, Value>, redaction: &Redaction) -> ActionReport {
     match result {
         Val::Result(Ok(Some(record))) => {
             let fields = record_fields(record);
             let data = match fields.get("data") {
-                Some(Val::List(items)) => items.iter().filter_map(string).map(json).collect(),
+                Some(Val::List(items)) => items.iter().filter_map(string).map(|item| redaction.json(item)).collect(),
                 _ => Vec::new(),
             };
             ActionReport {
                 status: Status::Success,
-                message: fields.get("message").and_then(|v| string(v)).map(redact).unwrap_or_default(),
+                message: fields.get("message").and_then(|v| string(v)).map(|m| redaction.text(m)).unwrap_or_default(),
                 parameter,
                 data,
                 summary: fields
                     .get("summary")
                     .and_then(|v| string(v))
-                    .map(json)
+                    .map(|summary| redaction.json(summary))
                     .unwrap_or_else(|| Value::Object(Map::new())),
                 error: None,
             }
         }
-        Val::Result(Err(Some(error))) => ActionReport::failed(failure_from(error, asset), parameter),
+        Val::Result(Err(Some(error))) => ActionReport::failed(failure_from(error, redaction), parameter),
         other => ActionReport::failed(
-            Failure::new(FailureKind::Crashed, format!("The connector returned {other:?} instead of an action result")),
+            Failure::new(
+                FailureKind::Crashed,
+                format!("The connector returned {} instead of an action result", shape(other)),
+            ),
             parameter,
         ),
     }
 }
 
-fn failure_from(error: &Val, asset: &Asset) -> Failure {
+/// The kind of a value, for messages (never its contents, which could be huge
+/// or carry a secret).
+fn shape(value: &Val) -> &'static str {
+    match value {
+        Val::Result(_) => "a result of another shape",
+        Val::Record(_) => "a record",
+        Val::Variant(..) => "a variant",
+        Val::String(_) => "a string",
+        Val::List(_) => "a list",
+        _ => "another value",
+    }
+}
+
+fn failure_from(error: &Val, redaction: &Redaction) -> Failure {
     let Val::Variant(case, payload) = error else {
-        return Failure::new(FailureKind::Crashed, format!("malformed action error {error:?}"));
+        return Failure::new(
+            FailureKind::Crashed,
+            format!("The connector returned {} as its action error", shape(error)),
+        );
     };
     let kind = match case.as_str() {
         "invalid-parameter" => FailureKind::InvalidParameter,
@@ -327,7 +397,7 @@ fn failure_from(error: &Val, asset: &Asset) -> Failure {
         Some(record @ Val::Record(_)) => {
             let fields = record_fields(record);
             message = fields.get("message").and_then(|v| string(v)).unwrap_or_default().to_string();
-            parameter = fields.get("name").and_then(|v| string(v)).map(str::to_string);
+            parameter = fields.get("name").and_then(|v| string(v)).map(|name| printable(&redaction.text(name), 256));
             if let Some(Val::Option(Some(status))) = fields.get("status")
                 && let Val::U16(status) = **status
             {
@@ -339,7 +409,7 @@ fn failure_from(error: &Val, asset: &Asset) -> Failure {
     if kind == FailureKind::HttpRequestDenied {
         message = format!("HttpRequestDenied: {message}");
     }
-    Failure { kind, parameter, http_status, message: asset.redact(&message) }
+    Failure { kind, parameter, http_status, message: printable(&redaction.text(&message), MAX_QUOTED) }
 }
 
 fn record_fields(record: &Val) -> std::collections::HashMap<&str, &Val> {

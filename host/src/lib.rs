@@ -29,14 +29,17 @@
 //! (and cached on disk); each action gets a fresh store and instance.
 
 pub mod asset;
+pub mod cache;
 mod context;
 mod error;
 pub mod exit;
 mod invoke;
 pub mod manifest;
+pub mod names;
 pub mod params;
 pub mod platform;
 mod plugin;
+pub mod redact;
 mod runtime;
 pub mod sandbox;
 pub mod signing;

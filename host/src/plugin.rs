@@ -4,6 +4,7 @@
 use crate::context::{ActionContext, Capabilities};
 use crate::error::Error;
 use crate::manifest::{ActionInfo, ActionKind, ConnectorInfo};
+use crate::names::check_connector_name;
 use crate::params::ParamSignature;
 use crate::platform::bindings::Connector;
 use crate::runtime::{Runtime, Trust};
@@ -33,19 +34,21 @@ impl PluginDir {
         &self.dir
     }
 
-    /// Where connector `name` is (or would be) installed.
-    pub fn path_of(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.{EXTENSION}"))
+    /// Where connector `name` is (or would be) installed; `None` for a name that
+    /// is not a valid connector name (and so could point outside the directory).
+    pub fn path_of(&self, name: &str) -> Option<PathBuf> {
+        check_connector_name(name).ok()?;
+        Some(self.dir.join(format!("{name}.{EXTENSION}")))
     }
 
     /// The installed connector `name`.
     pub fn find(&self, name: &str) -> Result<PathBuf, Error> {
-        let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        let path = self.path_of(name);
-        if valid && path.is_file() {
-            return Ok(path);
+        match self.path_of(name) {
+            Some(path) if path.is_file() => Ok(path),
+            _ => {
+                Err(Error::ConnectorNotFound { name: name.to_string(), dir: self.dir.clone(), installed: self.names() })
+            }
         }
-        Err(Error::ConnectorNotFound { name: name.to_string(), dir: self.dir.clone(), installed: self.names() })
     }
 
     /// The names of the installed connectors, sorted.
@@ -58,6 +61,7 @@ impl PluginDir {
                 let path = entry.path();
                 (path.extension()? == EXTENSION).then(|| path.file_stem()?.to_str().map(str::to_string))?
             })
+            .filter(|name| check_connector_name(name).is_ok())
             .collect();
         names.sort();
         names
@@ -112,6 +116,9 @@ impl Runtime {
 
         let info = describe(self, &pre, path).await?;
         let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
+        // The name becomes file and directory names (plugin, state): it must be one
+        // safe path component.
+        check_connector_name(&info.name).map_err(|reason| bad_plugin(format!("it declares a name that {reason}")))?;
         let interface = component.get_export_index(None, &info.actions_interface).ok_or_else(|| {
             bad_plugin(format!("it does not export its actions interface {}", info.actions_interface))
         })?;

@@ -1,14 +1,17 @@
 //! The engine: one `Engine` and `Linker` per process, epoch-based interruption,
 //! the pooling allocator, and compiled code cached on disk.
 
+use crate::cache::CompileCache;
 use crate::context::{ActionContext, Capabilities};
 use crate::error::Error;
 use crate::sandbox::Limits;
+use crate::sandbox::outbound::{TlsClients, TlsSettings};
 use crate::signing::TrustStore;
-use crate::storage::fs::{private_dir, write_atomic};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
@@ -34,6 +37,8 @@ pub struct RuntimeOptions {
     pub cache_dir: Option<PathBuf>,
     /// Limits for every action.
     pub limits: Limits,
+    /// How vendors' TLS certificates are checked.
+    pub tls: TlsSettings,
     /// With `Some(n)`, memory for `n` concurrent actions is reserved up front
     /// (wasmtime's pooling allocator): each instantiation is then faster, but
     /// setting the pool up and tearing it down costs milliseconds, so a process
@@ -47,6 +52,7 @@ impl Default for RuntimeOptions {
             trust: Trust::Signed(TrustStore::empty()),
             cache_dir: None,
             limits: Limits::default(),
+            tls: TlsSettings::default(),
             instance_pool: Some(16),
         }
     }
@@ -58,7 +64,8 @@ pub struct Runtime {
     pub(crate) linker: Linker<ActionContext>,
     pub(crate) limits: Limits,
     pub(crate) trust: Trust,
-    cache_dir: Option<PathBuf>,
+    pub(crate) tls: Arc<TlsClients>,
+    cache: Option<CompileCache>,
 }
 
 impl Runtime {
@@ -99,7 +106,18 @@ impl Runtime {
             })
             .map_err(|err| Error::Engine(format!("cannot start the epoch ticker: {err}")))?;
 
-        Ok(Self { engine, linker, limits: options.limits, trust: options.trust, cache_dir: options.cache_dir })
+        let cache = options.cache_dir.as_deref().and_then(|dir| match CompileCache::open(dir) {
+            Ok(cache) => Some(cache),
+            Err(reason) => {
+                tracing::warn!(
+                    "not using the compile cache {}: {reason}; compiling in memory instead (give --cache-dir a directory only you can write to)",
+                    dir.display()
+                );
+                None
+            }
+        });
+        let tls = Arc::new(TlsClients::new(options.tls));
+        Ok(Self { engine, linker, limits: options.limits, trust: options.trust, tls, cache })
     }
 
     /// The limits applied to every action.
@@ -117,26 +135,40 @@ impl Runtime {
         store
     }
 
-    /// Compiles `bytes` (whose SHA-256 is `digest`), or loads the code compiled
-    /// earlier for the same bytes and the same engine settings.
+    /// Compiles `bytes` (whose SHA-256 is `digest`, and whose signature was
+    /// verified), or loads the code compiled earlier for the same bytes and the
+    /// same engine settings from a cache this host can trust (see [`crate::cache`]).
     pub(crate) fn compile(&self, bytes: &[u8], digest: &str) -> Result<Component, Error> {
-        let Some(cache) = &self.cache_dir else {
+        let Some(cache) = &self.cache else {
             return Component::new(&self.engine, bytes).map_err(Error::compile);
         };
-        let path = cache.join(format!("{digest}-{}.cwasm", self.engine_fingerprint()));
-        if path.exists() {
-            // SAFETY: only this host writes into the cache directory, which is
-            // private to the user (0700); files are named by the SHA-256 of the
-            // component and the engine's compatibility hash, written atomically,
-            // and wasmtime checks the engine compatibility again on load.
-            match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                Ok(component) => return Ok(component),
-                Err(err) => tracing::warn!("ignoring unusable compile cache entry {}: {err:#}", path.display()),
+        let key = format!("{digest}-{}", self.engine_fingerprint());
+        match cache.open_entry(&key, digest) {
+            Ok(Some(file)) => {
+                // The open file is mapped through its descriptor, not its name, so
+                // what was checked is what is loaded.
+                let by_descriptor = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+                // SAFETY: deserializing runs the file as native code. `open_entry`
+                // vouches that this open file is the one this host compiled from
+                // `bytes` after verifying them, in a directory only this user can
+                // change (the threat model is in `crate::cache`); wasmtime checks
+                // the engine's version and settings again.
+                match unsafe { Component::deserialize_file(&self.engine, &by_descriptor) } {
+                    Ok(component) => return Ok(component),
+                    Err(err) => tracing::warn!("ignoring unusable compile cache entry {key}: {err:#}"),
+                }
             }
+            Ok(None) => {}
+            Err(reason) => tracing::warn!(
+                "ignoring compile cache entry {key} in {}: {reason}; compiling afresh",
+                cache.dir().display()
+            ),
         }
         let component = Component::new(&self.engine, bytes).map_err(Error::compile)?;
-        if let Err(err) = store_compiled(&component, cache, &path) {
-            tracing::warn!("could not cache compiled code in {}: {err:#}", cache.display());
+        if let Err(err) =
+            component.serialize().map_err(anyhow::Error::from).and_then(|code| Ok(cache.store(&key, digest, &code)?))
+        {
+            tracing::warn!("could not cache compiled code in {}: {err:#}", cache.dir().display());
         }
         Ok(component)
     }
@@ -157,10 +189,4 @@ impl Runtime {
         self.engine.precompile_compatibility_hash().hash(&mut hasher);
         hex::encode(&hasher.0.finalize()[..8])
     }
-}
-
-fn store_compiled(component: &Component, cache: &Path, path: &Path) -> anyhow::Result<()> {
-    private_dir(cache)?;
-    write_atomic(path, &component.serialize()?)?;
-    Ok(())
 }

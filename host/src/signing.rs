@@ -8,6 +8,7 @@
 //! signed by keys nobody trusts, changed after signing, or a signature that was
 //! itself altered.
 
+use crate::storage::fs::{read_regular_file, writable_by_others};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -24,6 +25,9 @@ pub enum SignatureError {
     /// The file is not a WebAssembly module or component.
     #[error("it is not a WebAssembly component")]
     NotWasm,
+    /// The file is a core WebAssembly module, not a component.
+    #[error("it is a core WebAssembly module, not a component")]
+    CoreModule,
     /// There is no signature.
     #[error("it is not signed")]
     Unsigned,
@@ -39,6 +43,13 @@ pub enum SignatureError {
     /// A trusted key's signature does not verify: the signature itself was altered.
     #[error("the signature of trusted key {key_id} is invalid: the signature section was altered")]
     BadSignature { key_id: String },
+    /// A trusted key signed only part of the component (a signature made with
+    /// wasmsign2's extension support, over a prefix the file was cut back to or
+    /// extended beyond).
+    #[error(
+        "the signature of trusted key {key_id} covers only part of it (pass --allow-partial-signatures to accept signatures over a part)"
+    )]
+    Partial { key_id: String },
 }
 
 fn key_list(ids: &[String]) -> String {
@@ -59,7 +70,11 @@ pub struct TrustedKey {
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     keys: Vec<TrustedKey>,
+    allow_partial: bool,
 }
+
+/// The largest key file read from a trust directory.
+const MAX_KEY_FILE: u64 = 64 * 1024;
 
 impl TrustStore {
     /// No trusted keys: every signed component is refused.
@@ -70,29 +85,69 @@ impl TrustStore {
     /// The keys of `path`: one key file, or every key file in a directory (any
     /// format wasmsign2 reads: its raw key files, PEM, DER). A missing path is an
     /// empty store.
+    ///
+    /// Fails closed: a directory or key file that another user could change
+    /// (owned by someone else, or writable by every user) is refused with the
+    /// reason, since whoever can add a key can make the host run their code. A
+    /// file in the directory that is not a key (a README) is skipped with a
+    /// warning.
     pub fn load(path: &Path) -> Result<Self, String> {
         let mut store = Self::default();
-        let files: Vec<PathBuf> = if path.is_dir() {
+        let refuse = |path: &Path, reason: String| {
+            format!(
+                "refusing the trusted keys in {}: {reason}; only its owner may be able to change it",
+                path.display()
+            )
+        };
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(store),
+            Err(err) => return Err(format!("cannot read trusted keys in {}: {err}", path.display())),
+        };
+        if let Some(reason) = writable_by_others(&meta, true) {
+            return Err(refuse(path, reason));
+        }
+        let files: Vec<PathBuf> = if meta.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|err| format!("cannot read trusted keys in {}: {err}", path.display()))?
                 .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                .filter(|path| path.is_file())
+                .filter(|path| !path.file_name().is_some_and(|name| name.as_encoded_bytes().starts_with(b".")))
                 .collect();
             files.sort();
             files
-        } else if path.is_file() {
-            vec![path.to_path_buf()]
         } else {
-            Vec::new()
+            vec![path.to_path_buf()]
         };
         for file in files {
-            let bytes = std::fs::read(&file).map_err(|err| format!("cannot read {}: {err}", file.display()))?;
-            let key =
-                PublicKey::from_any(&bytes).map_err(|err| format!("{} is not a public key: {err}", file.display()))?;
-            let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            store.add(name, key);
+            let meta = std::fs::metadata(&file).map_err(|err| format!("cannot read {}: {err}", file.display()))?;
+            if meta.is_dir() {
+                continue;
+            }
+            if let Some(reason) = writable_by_others(&meta, true) {
+                return Err(refuse(&file, reason));
+            }
+            let key = read_regular_file(&file, MAX_KEY_FILE)
+                .map_err(|err| err.to_string())
+                .and_then(|bytes| PublicKey::from_any(&bytes).map_err(|err| err.to_string()));
+            match key {
+                Ok(key) => {
+                    let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                    store.add(name, key);
+                }
+                Err(err) => {
+                    tracing::warn!("skipping {} in the trusted keys: it is not a public key ({err})", file.display())
+                }
+            }
         }
         Ok(store)
+    }
+
+    /// Accepts signatures that cover only part of a component (made with
+    /// wasmsign2's extension support). Off by default: a component cut back to
+    /// a signed prefix, or extended past it, is refused.
+    pub fn allow_partial_signatures(mut self, allow: bool) -> Self {
+        self.allow_partial = allow;
+        self
     }
 
     /// Trusts `key`, known as `name`.
@@ -120,12 +175,16 @@ impl TrustStore {
         let (data, signed_from) = signature_section(component)?;
         let content = Sha256::digest(&component[signed_from..]).to_vec();
         let checks = self.check(&data, &content);
-        let signers: Vec<TrustedKey> =
-            checks.iter().filter(|c| c.valid && c.covers_content).map(|c| c.key.clone()).collect();
+        let mut signers: Vec<TrustedKey> = Vec::new();
+        for check in checks.iter().filter(|c| c.valid && c.covers_content) {
+            if !signers.iter().any(|k| k.key_id == check.key.key_id) {
+                signers.push(check.key.clone());
+            }
+        }
         if !signers.is_empty() {
             return Ok(signers);
         }
-        if data.signed_hashes_set.iter().any(|signed| signed.hashes.len() > 1) {
+        if self.allow_partial && data.signed_hashes_set.iter().any(|signed| signed.hashes.len() > 1) {
             let set = PublicKeySet::new(self.keys.iter().map(|k| k.key.clone()).collect());
             if let Ok(keys) = set.verify(&mut Cursor::new(component), None) {
                 let ids: Vec<String> = keys.iter().map(|key| key_id_of(key)).collect();
@@ -142,14 +201,19 @@ impl TrustStore {
         for signed in &data.signed_hashes_set {
             let mut message = SIGNED_MESSAGE_PREFIX.to_vec();
             signed.hashes.iter().for_each(|hash| message.extend_from_slice(hash));
-            let covers_content = signed.hashes.len() == 1 && signed.hashes[0] == content;
+            // Each hash covers everything from the start up to a delimiter; the
+            // signature covers the whole file only if its last hash is that of
+            // the whole content (a file cut back at a delimiter matches an
+            // earlier one, a file extended past the last matches none).
+            let covers_content = signed.hashes.last().is_some_and(|last| last == content);
+            let partial = !covers_content && signed.hashes.iter().any(|hash| hash == content);
             for signature in &signed.signatures {
                 let id = signature.key_id.as_deref().map(hex::encode);
                 let candidates = self.keys.iter().filter(|k| id.as_ref().is_none_or(|id| *id == k.key_id));
                 for key in candidates {
                     let valid = ed25519_compact::Signature::from_slice(&signature.signature)
                         .is_ok_and(|sig| key.key.pk.verify(&message, &sig).is_ok());
-                    checks.push(Check { key: key.clone(), named: id.is_some(), valid, covers_content });
+                    checks.push(Check { key: key.clone(), named: id.is_some(), valid, covers_content, partial });
                 }
             }
         }
@@ -164,10 +228,16 @@ struct Check {
     named: bool,
     valid: bool,
     covers_content: bool,
+    /// What it signed ends part-way: this content is what it signed cut back
+    /// at a delimiter.
+    partial: bool,
 }
 
 /// Why no trusted key verifies the component.
 fn explain(data: &SignatureData, checks: &[Check]) -> SignatureError {
+    if let Some(check) = checks.iter().find(|c| c.valid && c.partial) {
+        return SignatureError::Partial { key_id: check.key.key_id.clone() };
+    }
     if let Some(check) = checks.iter().find(|c| c.valid && !c.covers_content) {
         return SignatureError::Modified { key_id: check.key.key_id.clone() };
     }
@@ -193,6 +263,11 @@ pub fn key_id_of(key: &PublicKey) -> String {
 /// The parsed signature section of `component`, and where the signed content
 /// starts (right after it).
 fn signature_section(component: &[u8]) -> Result<(SignatureData, usize), SignatureError> {
+    match component.get(..8) {
+        Some([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]) => {}
+        Some([0x00, 0x61, 0x73, 0x6d, _, _, 0x00, 0x00]) => return Err(SignatureError::CoreModule),
+        _ => return Err(SignatureError::NotWasm),
+    }
     let mut reader = Cursor::new(component);
     let stream = Module::init_from_reader(&mut reader).map_err(|_| SignatureError::NotWasm)?;
     let mut sections = Module::iterate(stream).map_err(|_| SignatureError::NotWasm)?;

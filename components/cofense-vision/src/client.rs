@@ -6,6 +6,9 @@ use soar_sdk::oauth2::ClientCredentials;
 use soar_sdk::prelude::*;
 use soar_sdk::vault::{self, VaultItem};
 
+/// The message for an empty answer where a JSON body was expected.
+pub const EMPTY_RESPONSE: &str = "The server returned an unexpected empty response";
+
 /// The UAA token endpoint.
 const TOKEN_PATH: &str = "/uaa/oauth/token";
 
@@ -35,8 +38,19 @@ impl Vision {
             .header("Content-Type", "application/json")
     }
 
-    /// Sends an authenticated request and returns its JSON body.
+    /// Sends an authenticated request and returns its JSON body; an empty body
+    /// is a vendor error.
     pub fn call(&self, request: Request) -> Result<Value, ActionError> {
+        let response = self.auth.send(request)?;
+        if response.is_success() && response.is_empty() {
+            return Err(ActionError::vendor(Some(response.status), EMPTY_RESPONSE));
+        }
+        json_body(&response)
+    }
+
+    /// Like [`call`](Self::call), for the endpoints that answer an empty 200 or
+    /// 204 on success (`{}` then).
+    pub fn call_allowing_empty(&self, request: Request) -> Result<Value, ActionError> {
         json_body(&self.auth.send(request)?)
     }
 

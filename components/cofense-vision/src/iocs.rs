@@ -4,8 +4,9 @@ use crate::client::Vision;
 use crate::paging::{Paging, python_bool};
 use serde_json::Map;
 use soar_sdk::dates;
-use soar_sdk::http::{Method, encode_path_segment};
+use soar_sdk::http::{Method, Request};
 use soar_sdk::prelude::*;
+use soar_sdk::validate;
 
 const IOCS: &str = "/iocrepository/v1/iocs";
 const SOURCE_HEADER: &str = "X-Cofense-IOC-Source";
@@ -13,13 +14,21 @@ const SORT_FIELDS: &[&str] = &["updatedAt"];
 const THREAT_TYPES: &[&str] = &["domain", "md5", "sender", "sha256", "subject", "url"];
 const REQUIRED_FIELDS: &[&str] = &["threat_type", "threat_value", "threat_level", "created_at", "source_id"];
 
-fn ioc_path(id: &str) -> String {
-    format!("{IOCS}/{}", encode_path_segment(id.trim()))
+/// `/iocrepository/v1/iocs/{id}`: the id is one path segment, never `.` or `..`.
+fn ioc_path(id: &str) -> Result<String, ActionError> {
+    Ok(format!("{IOCS}/{}", validate::path_segment("id", id)?))
+}
+
+/// The IOC source, which travels in a header: checked before anything is sent.
+fn source_header(source: &str) -> Result<impl Fn(Request) -> Request, ActionError> {
+    let source = validate::header_value("source", source)?;
+    Ok(move |request: Request| request.header(SOURCE_HEADER, source.clone()))
 }
 
 pub fn get_ioc(id: String, source: String) -> ActionOutcome {
+    let (path, source) = (ioc_path(&id)?, source_header(&source)?);
     let vision = Vision::connect()?;
-    let response = vision.call(vision.request(Method::Get, &ioc_path(&id)).header(SOURCE_HEADER, source))?;
+    let response = vision.call(source(vision.request(Method::Get, &path)))?;
     Output::new().data(&response["data"]).message("Fetched IOC successfully").into()
 }
 
@@ -33,21 +42,23 @@ pub fn list_iocs(
 ) -> ActionOutcome {
     let paging = Paging::new(page, size, sort.as_deref(), SORT_FIELDS)?;
     let since = since.map(|since| dates::parse("since", &since)).transpose()?;
+    let source = source_header(&source)?;
     let vision = Vision::connect()?;
     let request = paging
         .page_and_size(vision.request(Method::Get, IOCS))
         .query("includeExpired", python_bool(include_expired.unwrap_or(false)))
         .query_opt("since", since.as_ref().map(dates::format_micros));
-    let response = vision.call(paging.sort(request).header(SOURCE_HEADER, source))?;
+    let response = vision.call(source(paging.sort(request)))?;
     Output::new().data_items(response["data"].clone()).summary_count("total_iocs").into()
 }
 
 pub fn get_last_ioc(source: String) -> ActionOutcome {
+    let source = source_header(&source)?;
     let vision = Vision::connect()?;
-    let response = vision.call(vision.request(Method::Get, &format!("{IOCS}/last")).header(SOURCE_HEADER, source))?;
+    let response = vision.call(source(vision.request(Method::Get, &format!("{IOCS}/last"))))?;
     let ioc = &response["data"];
     if ioc.is_null() || ioc.as_object().is_some_and(Map::is_empty) {
-        return Err(ActionError::vendor(None, "The server returned an unexpected empty response"));
+        return Err(ActionError::vendor(None, crate::client::EMPTY_RESPONSE));
     }
     let id = ioc["id"].as_str().unwrap_or_default().to_string();
     Output::new()
@@ -59,8 +70,9 @@ pub fn get_last_ioc(source: String) -> ActionOutcome {
 }
 
 pub fn delete_ioc(id: String, source: String) -> ActionOutcome {
+    let (path, source) = (ioc_path(&id)?, source_header(&source)?);
     let vision = Vision::connect()?;
-    let response = vision.call(vision.request(Method::Delete, &ioc_path(&id)).header(SOURCE_HEADER, source))?;
+    let response = vision.call(source(vision.request(Method::Delete, &path)))?;
     let deleted = response["data"]["id"].as_str().unwrap_or(&id).to_string();
     Output::new()
         .data(&response["data"])
@@ -70,10 +82,12 @@ pub fn delete_ioc(id: String, source: String) -> ActionOutcome {
 
 pub fn update_ioc(id: String, expires_at: String) -> ActionOutcome {
     let expires_at = dates::format_micros(&dates::parse("expires_at", &expires_at)?);
+    let path = ioc_path(&id)?;
     let vision = Vision::connect()?;
     let body = json!({"data": {"type": "ioc", "metadata": {"quarantine": {"expires_at": expires_at}}}});
     // As in the reference connector, this endpoint gets no source header.
-    let response = vision.call(vision.request(Method::Put, &ioc_path(&id)).json(&body))?;
+    // As in the reference connector, an empty answer is an IOC without data.
+    let response = vision.call_allowing_empty(vision.request(Method::Put, &path).json(&body))?;
     let ioc = if response["data"].is_null() { json!({}) } else { response["data"].clone() };
     Output::new().data(ioc).message("Updated the IOC successfully").into()
 }
@@ -97,9 +111,9 @@ pub fn update_iocs(source: String, iocs_json: Option<String>, fields: IocFields)
     };
     let now = dates::now();
     let data = entries.into_iter().map(|fields| ioc_body(fields, &now)).collect::<Result<Vec<_>, _>>()?;
+    let source = source_header(&source)?;
     let vision = Vision::connect()?;
-    let response =
-        vision.call(vision.request(Method::Put, IOCS).header(SOURCE_HEADER, source).json(&json!({"data": data})))?;
+    let response = vision.call(source(vision.request(Method::Put, IOCS)).json(&json!({"data": data})))?;
     Output::new().data_items(response["data"].clone()).summary_count("total_iocs_updated").into()
 }
 

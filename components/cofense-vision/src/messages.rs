@@ -27,10 +27,7 @@ pub fn test_connectivity() -> ActionOutcome {
     match status.get("status").and_then(Value::as_str) {
         Some("UP") => log::progress("Cofense Vision is up and running"),
         None if status.as_object().is_some_and(|o| o.is_empty()) => {
-            return Err(failed(ActionError::vendor(
-                Some(health.status),
-                "The server returned an unexpected empty response",
-            )));
+            return Err(failed(ActionError::vendor(Some(health.status), crate::client::EMPTY_RESPONSE)));
         }
         other => {
             let status = other.map_or_else(|| status["status"].to_string(), str::to_string);
@@ -67,9 +64,8 @@ pub fn get_message(internet_message_id: String, recipient_address: String, passw
     if !response.is_success() {
         return Err(json_body(&response).err().unwrap_or_else(|| status_error(&response)));
     }
-    let token = download_token(&response.text()).ok_or_else(|| {
-        ActionError::vendor(Some(response.status), "The server returned an unexpected empty response")
-    })?;
+    let token = download_token(&response.text())
+        .ok_or_else(|| ActionError::vendor(Some(response.status), crate::client::EMPTY_RESPONSE))?;
     let name = timestamped("message", "zip");
     let item = vision.download(vision.request(Method::Get, MESSAGES).query("token", token), &name)?;
     Output::new().data(item.to_soar_json()).summary("vault_id", &item.vault_id).into()

@@ -78,7 +78,7 @@ fn statuses_of(text: &str, name: &str, label: &str) -> Result<Vec<String>, Actio
 /// An empty answer to a list request is an error, as in the reference connector.
 pub fn non_empty(response: Value) -> Result<Value, ActionError> {
     if response.is_null() || response.as_object().is_some_and(|o| o.is_empty()) {
-        return Err(ActionError::vendor(None, "The server returned an unexpected empty response"));
+        return Err(ActionError::vendor(None, crate::client::EMPTY_RESPONSE));
     }
     Ok(response)
 }
@@ -122,7 +122,7 @@ pub fn get_quarantine_job(id: u64) -> ActionOutcome {
 pub fn restore_quarantine_job(id: u64) -> ActionOutcome {
     let path = job_path(id, "/restore")?;
     let vision = Vision::connect()?;
-    vision.call(vision.request(Method::Put, &path))?;
+    vision.call_allowing_empty(vision.request(Method::Put, &path))?;
     Output::new().message("Successfully initiated the restore process").into()
 }
 
@@ -130,14 +130,14 @@ pub fn approve_quarantine_job(id: u64, message_count: Option<u32>) -> ActionOutc
     let path = job_path(id, "/approve")?;
     let message_count = message_count.map(|count| validate::non_zero("message_count", count.into())).transpose()?;
     let vision = Vision::connect()?;
-    vision.call(vision.request(Method::Put, &path).query_opt("messageCount", message_count))?;
+    vision.call_allowing_empty(vision.request(Method::Put, &path).query_opt("messageCount", message_count))?;
     Output::new().message("The quarantine job has been approved successfully").into()
 }
 
 pub fn delete_quarantine_job(id: u64) -> ActionOutcome {
     let path = job_path(id, "")?;
     let vision = Vision::connect()?;
-    vision.call(vision.request(Method::Delete, &path))?;
+    vision.call_allowing_empty(vision.request(Method::Delete, &path))?;
     Output::new().message("Deleted the quarantine job successfully").into()
 }
 

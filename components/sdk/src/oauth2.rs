@@ -1,8 +1,11 @@
 //! OAuth 2.0 client-credentials tokens (RFC 6749 §4.4), cached in the asset's state.
 //!
-//! A cached token is reused while it belongs to the configured `client_id` and is
-//! not about to expire (`expires_in`); a request answered `401` with the RFC 6750
-//! error `invalid_token` gets a new token and is sent once more.
+//! A cached token is reused only by the client it was issued to, from the token
+//! endpoint that issued it (the asset's origin and the token path), and only
+//! while it is not about to expire (`expires_in`): a token can never travel to
+//! another server, even if two assets were to share state. A request answered
+//! `401` with the RFC 6750 error `invalid_token` gets a new token and is sent
+//! once more.
 
 use crate::http::{BaseUrl, Method, Request, Response, StreamingResponse};
 use crate::{ActionError, config, log, state};
@@ -24,6 +27,8 @@ pub struct ClientCredentials {
 
 #[derive(Serialize, Deserialize)]
 struct CachedToken {
+    /// The token endpoint that issued it (`https://vision.example.com/uaa/oauth/token`).
+    issuer: String,
     client_id: String,
     access_token: String,
     /// Unix seconds; `None` when the server gave no `expires_in`.
@@ -53,14 +58,20 @@ impl ClientCredentials {
         &self.base
     }
 
+    /// The token endpoint's URL, which a cached token is bound to.
+    fn issuer(&self) -> String {
+        format!("{}{}", self.base, self.token_path)
+    }
+
     /// A usable token: the cached one if it is still good, otherwise a new one.
     pub fn token(&self) -> Result<String, ActionError> {
         let cached: Option<CachedToken> = state::get(STATE_KEY)?;
         let now = chrono::Utc::now().timestamp();
         match cached {
             Some(token)
-                if token.client_id == self.client_id
-                    && token.expires_at.is_none_or(|at| at - EXPIRY_MARGIN_SECONDS > now) =>
+                if token.issuer == self.issuer()
+                    && token.client_id == self.client_id
+                    && token.expires_at.is_none_or(|at| at.saturating_sub(EXPIRY_MARGIN_SECONDS) > now) =>
             {
                 Ok(token.access_token)
             }
@@ -94,11 +105,15 @@ impl ClientCredentials {
                 ),
             ));
         };
-        let expires_at = expires_in.map(|seconds| chrono::Utc::now().timestamp() + seconds);
-        state::set(
-            STATE_KEY,
-            &CachedToken { client_id: self.client_id.clone(), access_token: access_token.clone(), expires_at },
-        )?;
+        // A vendor's `expires_in` is checked arithmetic: an absurd one must not overflow.
+        let expires_at = expires_in.map(|seconds| chrono::Utc::now().timestamp().saturating_add(seconds));
+        let cached = CachedToken {
+            issuer: self.issuer(),
+            client_id: self.client_id.clone(),
+            access_token: access_token.clone(),
+            expires_at,
+        };
+        state::set(STATE_KEY, &cached)?;
         Ok(access_token)
     }
 
@@ -110,6 +125,8 @@ impl ClientCredentials {
 
     /// Sends `request` with a bearer token, leaving the body to stream.
     pub fn open(&self, request: Request) -> Result<StreamingResponse, ActionError> {
+        // A request that cannot be sent must not cost a token request first.
+        request.check_headers()?;
         let response = request.clone().bearer(&self.token()?).open()?;
         if response.status != 401 {
             return Ok(response);

@@ -37,6 +37,40 @@ pub fn non_zero_at_most(name: &str, value: u64, max: u64) -> Result<u64, ActionE
     Ok(value)
 }
 
+/// A value that becomes one path segment (`/iocs/{id}`): besides being encoded,
+/// it must not be empty, `.` or `..`, which servers resolve to another path.
+pub fn path_segment(name: &str, value: &str) -> Result<String, ActionError> {
+    let value = value.trim();
+    if value.is_empty() || value == "." || value == ".." {
+        return Err(ActionError::invalid_parameter(
+            name,
+            format!("Please provide a valid value in the '{name}' parameter: it cannot be empty, '.' or '..'"),
+        ));
+    }
+    Ok(crate::http::encode_path_segment(value))
+}
+
+/// A value that becomes an HTTP header: control characters (CR and LF, which
+/// would split the header, DEL, NUL...) are refused, before anything is sent.
+pub fn header_value(name: &str, value: &str) -> Result<String, ActionError> {
+    if let Some(bad) = value.chars().find(|c| is_forbidden_in_header(*c)) {
+        return Err(ActionError::invalid_parameter(
+            name,
+            format!(
+                "Please provide a valid value in the '{name}' parameter: it cannot contain control characters (found {})",
+                bad.escape_unicode()
+            ),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// Characters an HTTP field value cannot carry (RFC 9110 §5.5): controls other
+/// than horizontal tab, and DEL.
+pub(crate) fn is_forbidden_in_header(c: char) -> bool {
+    c.is_ascii_control() && c != '\t'
+}
+
 /// Splits a comma-separated value: items trimmed, empty items dropped, duplicates
 /// removed keeping the first.
 pub fn comma_list(text: &str) -> Vec<String> {
@@ -195,6 +229,22 @@ mod tests {
         assert_eq!(comma_list("createdDate:desc  ,, ,id:asc,createdDate:desc"), vec!["createdDate:desc", "id:asc"]);
         assert_eq!(split_list("a; b,a", &[',', ';']), vec!["a", "b"]);
         assert!(comma_list(" , ").is_empty());
+    }
+
+    #[test]
+    fn path_segments_and_headers() {
+        assert_eq!(path_segment("id", " 41ecc26b ").unwrap(), "41ecc26b");
+        assert_eq!(path_segment("id", "a/b").unwrap(), "a%2Fb");
+        for bad in ["", " ", ".", "..", " .. "] {
+            assert_eq!(
+                path_segment("id", bad).unwrap_err().message(),
+                "Please provide a valid value in the 'id' parameter: it cannot be empty, '.' or '..'"
+            );
+        }
+        assert!(header_value("source", "Triage-1 \t ok").is_ok());
+        for bad in ["a\rb", "a\nX-Evil: 1", "a\u{7f}", "a\0"] {
+            assert!(header_value("source", bad).unwrap_err().message().contains("'source'"), "{bad:?}");
+        }
     }
 
     #[test]

@@ -81,7 +81,8 @@ pub fn json_body(response: &Response) -> Result<Value, ActionError> {
     let ok = (200..=204).contains(&status);
     match response.payload() {
         Payload::Json(value) if ok => Ok(value),
-        Payload::Empty if ok => Ok(json!({})),
+        // Every ThreatConnect endpoint answers JSON: an empty success is not one.
+        Payload::Empty if ok => Err(vendor("The server returned an unexpected empty response".into())),
         Payload::Json(_) => Err(vendor(format!(
             "Error from server, Status Code: {status} data returned: {}{}",
             response.text(),

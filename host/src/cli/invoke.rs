@@ -40,6 +40,9 @@ pub struct RunOptions {
     /// Stop the action if it needs more memory than this
     #[arg(long, value_name = "MiB", default_value_t = 256)]
     memory: usize,
+    /// Fail a download into the vault that grows larger than this
+    #[arg(long, value_name = "MiB", env = "SOAR_MAX_DOWNLOAD", default_value_t = soar_host::sandbox::DEFAULT_MAX_DOWNLOAD >> 20)]
+    max_download: u64,
     /// Print the result on one line
     #[arg(long)]
     compact: bool,
@@ -103,6 +106,7 @@ async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Resul
         memory: options.memory.saturating_mul(1 << 20),
         time: Duration::try_from_secs_f64(options.timeout)
             .map_err(|_| Error::Host(format!("--timeout {} is not a number of seconds", options.timeout)))?,
+        max_download: options.max_download.saturating_mul(1 << 20),
     };
     let runtime = global.runtime(limits)?;
     let plugin = runtime.load(&global.plugin_dir().find(call.connector)?).await?;

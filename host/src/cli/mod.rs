@@ -41,8 +41,16 @@ pub struct Global {
     #[arg(long, env = "SOAR_TRUST", global = true, value_name = "PATH")]
     trust: Option<PathBuf>,
     /// Load connectors without checking their signatures. For developing connectors only
-    #[arg(long, env = "SOAR_ALLOW_UNSIGNED", global = true)]
+    #[arg(long, env = "SOAR_ALLOW_UNSIGNED", global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_flag, action = clap::ArgAction::Set, default_value = "false")]
     allow_unsigned: bool,
+    /// Accept signatures that cover only part of a component (wasmsign2 extensions)
+    #[arg(long, env = "SOAR_ALLOW_PARTIAL_SIGNATURES", global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_flag, action = clap::ArgAction::Set, default_value = "false")]
+    allow_partial_signatures: bool,
+    /// Trust the CA certificates in this PEM file, besides the system's, for vendors' TLS
+    #[arg(long, env = "SOAR_CA_BUNDLE", global = true, value_name = "FILE")]
+    ca_bundle: Option<PathBuf>,
     /// More diagnostics on stderr (-v: info, -vv: debug)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
@@ -62,7 +70,9 @@ impl Global {
     }
 
     fn trust_store(&self) -> Result<TrustStore, soar_host::Error> {
-        TrustStore::load(&self.trust_path()).map_err(soar_host::Error::Host)
+        TrustStore::load(&self.trust_path())
+            .map(|store| store.allow_partial_signatures(self.allow_partial_signatures))
+            .map_err(soar_host::Error::TrustStore)
     }
 
     fn runtime(&self, limits: soar_host::Limits) -> Result<Runtime, soar_host::Error> {
@@ -76,7 +86,8 @@ impl Global {
         };
         let cache_dir = Some(self.cache_dir.clone().unwrap_or_else(dirs::cache));
         // One action per process: no instance pool (see `RuntimeOptions::instance_pool`).
-        Runtime::new(RuntimeOptions { trust, cache_dir, limits, instance_pool: None })
+        let tls = soar_host::sandbox::outbound::TlsSettings { ca_bundle: self.ca_bundle.clone() };
+        Runtime::new(RuntimeOptions { trust, cache_dir, limits, tls, instance_pool: None })
     }
 }
 
@@ -146,6 +157,15 @@ fn init_logging(verbose: u8) {
         .with_target(false)
         .without_time()
         .init();
+}
+
+/// A boolean as environment variables spell it: 1/true/yes/on or 0/false/no/off.
+fn parse_flag(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(format!("'{text}' is not a boolean: use 1, true or yes, or 0, false or no")),
+    }
 }
 
 /// Prints `error: <message>` on stderr.

@@ -3,8 +3,8 @@
 use super::{Global, report_error};
 use clap::{Args, Subcommand};
 use soar_host::storage::fs::{private_dir, write_atomic};
-use soar_host::{Error, Limits, Plugin, exit};
-use std::path::PathBuf;
+use soar_host::{Error, Limits, Plugin, exit, signing};
+use std::path::{Path, PathBuf};
 
 /// Arguments of `host plugin`.
 #[derive(Args)]
@@ -19,6 +19,9 @@ enum Command {
     Install {
         /// The signed component
         file: PathBuf,
+        /// Replace an installed connector of the same name even if other keys signed it
+        #[arg(long)]
+        replace: bool,
     },
     /// List installed connectors: name, version, digest, signers (JSON)
     List,
@@ -32,7 +35,7 @@ enum Command {
 /// Runs `host plugin`; returns the exit code.
 pub async fn run(global: &Global, args: PluginArgs) -> i32 {
     let result = match args.command {
-        Command::Install { file } => install(global, &file).await,
+        Command::Install { file, replace } => install(global, &file, replace).await,
         Command::List => list(global).await,
         Command::Remove { name } => remove(global, &name),
     };
@@ -59,16 +62,30 @@ fn summary(plugin: &Plugin) -> serde_json::Value {
 }
 
 /// Verifies (and loads, to learn its name and version) before copying: an
-/// untrusted component never reaches the plugin directory.
-async fn install(global: &Global, file: &std::path::Path) -> Result<(), Error> {
+/// untrusted component never reaches the plugin directory. A connector signed by
+/// other keys than the installed one of the same name replaces it only with
+/// `--replace`: a trusted key of one publisher must not silently take over
+/// another publisher's connector.
+async fn install(global: &Global, file: &Path, replace: bool) -> Result<(), Error> {
     let runtime = global.runtime(Limits::default())?;
     let plugin = runtime.load(file).await?;
     let plugins = global.plugin_dir();
     let name = plugin.info().name.clone();
-    let target = plugins.path_of(&name);
-    let replaced =
-        if target.exists() { runtime.load(&target).await.ok().map(|old| old.info().version.clone()) } else { None };
+    let target = plugins.path_of(&name).ok_or_else(|| Error::BadPlugin {
+        path: file.to_path_buf(),
+        message: format!("its declared name '{}' is not a valid connector name", name.escape_debug()),
+    })?;
     let bytes = std::fs::read(file).map_err(|source| Error::ReadPlugin { path: file.to_path_buf(), source })?;
+    let mut replaced = None;
+    if let Ok(installed) = std::fs::read(&target) {
+        let old_signers = signing::summarize(&installed).map(|summary| summary.key_ids).unwrap_or_default();
+        let new_signers = signing::summarize(&bytes).map(|summary| summary.key_ids).unwrap_or_default();
+        let shared = old_signers.iter().any(|key| new_signers.contains(key));
+        if !shared && !replace {
+            return Err(Error::Replace { name, installed: signer_list(&old_signers), new: signer_list(&new_signers) });
+        }
+        replaced = runtime.load(&target).await.ok().map(|old| old.info().version.clone());
+    }
     private_dir(plugins.path())
         .and_then(|()| write_atomic(&target, &bytes))
         .map_err(|err| Error::Host(format!("cannot install into {}: {err}", plugins.path().display())))?;
@@ -79,12 +96,16 @@ async fn install(global: &Global, file: &std::path::Path) -> Result<(), Error> {
     Ok(())
 }
 
+fn signer_list(key_ids: &[String]) -> String {
+    if key_ids.is_empty() { "no key (unsigned)".into() } else { format!("key {}", key_ids.join(", key ")) }
+}
+
 async fn list(global: &Global) -> Result<(), Error> {
     let runtime = global.runtime(Limits::default())?;
     let plugins = global.plugin_dir();
     let mut listed = Vec::new();
     for name in plugins.names() {
-        let path = plugins.path_of(&name);
+        let Some(path) = plugins.path_of(&name) else { continue };
         listed.push(match runtime.load(&path).await {
             Ok(plugin) => summary(&plugin),
             Err(err) => serde_json::json!({"name": name, "path": path, "error": err.to_string()}),

@@ -4,8 +4,8 @@ use super::{Global, report_error};
 use clap::Args;
 use soar_host::exit;
 use soar_host::signing::{self, TrustStore};
-use soar_host::storage::fs::write_atomic;
-use std::path::{Path, PathBuf};
+use soar_host::storage::fs::{parent_of, staged, sync_dir, write_atomic_with_mode};
+use std::path::PathBuf;
 use wasmsign2::{KeyPair, PublicKey, SecretKey};
 
 /// Arguments of `host keygen`.
@@ -45,16 +45,31 @@ pub struct VerifyArgs {
     public_keys: Vec<PathBuf>,
 }
 
-/// Runs `host keygen`; returns the exit code.
+/// Runs `host keygen`; returns the exit code. Both keys are written, or
+/// neither: a secret key without its public key cannot be used or shared.
 pub fn keygen(args: KeygenArgs) -> i32 {
     if args.secret_key.exists() {
         report_error(&format!("{} exists; refusing to overwrite a secret key", args.secret_key.display()));
         return exit::INVALID_INPUT;
     }
+    if args.secret_key == args.public_key {
+        report_error("the secret key and the public key must be different files");
+        return exit::INVALID_INPUT;
+    }
     let pair = KeyPair::generate();
-    let written = write_atomic(&args.secret_key, &pair.sk.to_bytes())
-        .and_then(|()| write_atomic(&args.public_key, &pair.pk.to_bytes()))
-        .and_then(|()| make_readable(&args.public_key));
+    let written = (|| -> std::io::Result<()> {
+        // Both are staged beside their targets first, so a failure to write
+        // either leaves nothing behind.
+        let secret = staged(&args.secret_key, &pair.sk.to_bytes(), 0o600)?;
+        let public = staged(&args.public_key, &pair.pk.to_bytes(), PUBLIC_MODE)?;
+        public.persist(&args.public_key).map_err(|err| err.error)?;
+        if let Err(err) = secret.persist_noclobber(&args.secret_key) {
+            let _ = std::fs::remove_file(&args.public_key);
+            return Err(err.error);
+        }
+        sync_dir(parent_of(&args.secret_key))?;
+        sync_dir(parent_of(&args.public_key))
+    })();
     match written {
         Ok(()) => {
             println!(
@@ -70,15 +85,13 @@ pub fn keygen(args: KeygenArgs) -> i32 {
     }
 }
 
-/// Public keys are meant to be shared: 0644.
-fn make_readable(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-}
+/// Public keys and signed components are meant to be shared: 0644.
+const PUBLIC_MODE: u32 = 0o644;
 
 /// Runs `host sign`; returns the exit code.
 pub fn sign(args: SignArgs) -> i32 {
-    let result = (|| -> Result<String, String> {
+    let output = args.output.as_ref().unwrap_or(&args.input);
+    let prepared = (|| -> Result<(Vec<u8>, String), String> {
         let secret = SecretKey::from_any_file(&args.secret_key)
             .map_err(|err| format!("{}: {err}", args.secret_key.display()))?;
         let public = PublicKey::from_any_file(&args.public_key)
@@ -86,19 +99,23 @@ pub fn sign(args: SignArgs) -> i32 {
         let component = std::fs::read(&args.input).map_err(|err| format!("{}: {err}", args.input.display()))?;
         let signed = signing::sign(&component, &secret, &public)
             .map_err(|err| format!("cannot sign {}: {err}", args.input.display()))?;
-        let output = args.output.as_ref().unwrap_or(&args.input);
-        write_atomic(output, &signed).map_err(|err| format!("{}: {err}", output.display()))?;
-        make_readable(output).map_err(|err| format!("{}: {err}", output.display()))?;
-        Ok(signing::key_id_of(&public))
+        Ok((signed, signing::key_id_of(&public)))
     })();
-    match result {
-        Ok(key_id) => {
-            eprintln!("signed {} with key {key_id}", args.output.as_ref().unwrap_or(&args.input).display());
-            exit::SUCCESS
-        }
+    let (signed, key_id) = match prepared {
+        Ok(prepared) => prepared,
         Err(message) => {
             report_error(&message);
-            exit::INVALID_INPUT
+            return exit::INVALID_INPUT;
+        }
+    };
+    match write_atomic_with_mode(output, &signed, PUBLIC_MODE) {
+        Ok(()) => {
+            eprintln!("signed {} with key {key_id}", output.display());
+            exit::SUCCESS
+        }
+        Err(err) => {
+            report_error(&format!("cannot write {}: {err}", output.display()));
+            exit::HOST
         }
     }
 }

@@ -1,8 +1,15 @@
 //! `soar:connector/log`: the connector's log records and progress messages,
-//! shown on the host's stderr through `tracing`.
+//! shown on the host's stderr through `tracing`, with secrets masked, control
+//! characters escaped (a vendor's CR/LF cannot forge a log line) and their
+//! length capped.
 
 use super::bindings::soar::connector::log::{self, Host, Level};
+use crate::redact::{Redactor, printable};
+use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
+
+/// The longest log record or progress message shown, in bytes.
+pub const MAX_MESSAGE: usize = 4096;
 
 /// Receives progress messages (a terminal spinner, say).
 pub type OnProgress = Box<dyn FnMut(&str) + Send>;
@@ -11,13 +18,18 @@ pub type OnProgress = Box<dyn FnMut(&str) + Send>;
 pub struct LogCtx {
     connector: String,
     progress: Option<OnProgress>,
+    redactor: Arc<Redactor>,
 }
 
 impl LogCtx {
-    /// Messages of `connector`; `progress` receives progress messages (a terminal
-    /// spinner, say) instead of the log.
-    pub fn new(connector: &str, progress: Option<OnProgress>) -> Self {
-        Self { connector: connector.to_string(), progress }
+    /// Messages of `connector`, with `redactor`'s secrets masked; `progress`
+    /// receives progress messages (a terminal spinner, say) instead of the log.
+    pub fn new(connector: &str, progress: Option<OnProgress>, redactor: Arc<Redactor>) -> Self {
+        Self { connector: connector.to_string(), progress, redactor }
+    }
+
+    fn clean(&self, message: &str) -> String {
+        printable(&self.redactor.text(message), MAX_MESSAGE)
     }
 }
 
@@ -39,6 +51,7 @@ pub fn add_to_linker<T: LogView + 'static>(linker: &mut Linker<T>) -> wasmtime::
 
 impl Host for LogCtx {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        let message = self.clean(&message);
         let connector = self.connector.as_str();
         match level {
             Level::Trace => tracing::trace!(connector, "{message}"),
@@ -51,6 +64,7 @@ impl Host for LogCtx {
     }
 
     fn progress(&mut self, message: String) -> wasmtime::Result<()> {
+        let message = self.clean(&message);
         match &mut self.progress {
             Some(progress) => progress(&message),
             None => tracing::info!(connector = self.connector.as_str(), "{message}"),

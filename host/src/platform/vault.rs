@@ -18,20 +18,46 @@ pub struct VaultCtx {
     user: String,
     container: Option<(u64, String)>,
     progress: Option<Progress>,
+    /// The largest file one download may add, in bytes.
+    limit: u64,
+    /// The values the host produced for the items added (vault ids, hashes,
+    /// paths), which redaction must leave intact.
+    produced: Vec<String>,
 }
 
 impl VaultCtx {
-    /// Adds to `store` on behalf of `user`, for `container` (id and name) if any.
-    pub fn new(store: VaultStore, user: String, container: Option<(u64, String)>, progress: Option<Progress>) -> Self {
-        Self { store: Some(store), user, container, progress }
+    /// Adds to `store` on behalf of `user`, for `container` (id and name) if any,
+    /// files of at most `limit` bytes.
+    pub fn new(
+        store: VaultStore,
+        user: String,
+        container: Option<(u64, String)>,
+        progress: Option<Progress>,
+        limit: u64,
+    ) -> Self {
+        Self { store: Some(store), user, container, progress, limit, produced: Vec::new() }
     }
 
     /// No vault: every call fails (while a connector describes itself).
     pub fn none() -> Self {
-        Self { store: None, user: String::new(), container: None, progress: None }
+        Self { store: None, user: String::new(), container: None, progress: None, limit: 0, produced: Vec::new() }
     }
 
-    fn item(&self, store: &VaultStore, document: VaultDocument, name: String) -> VaultItem {
+    /// The vault ids, hashes and paths of the items this action added.
+    pub fn produced(&self) -> &[String] {
+        &self.produced
+    }
+
+    fn too_large(&self, size: u64) -> VaultError {
+        VaultError::Storage(format!(
+            "the download is larger than the host's limit of {} MiB per file ({size} bytes or more; raise it with --max-download); nothing was stored",
+            self.limit >> 20
+        ))
+    }
+
+    fn item(&mut self, store: &VaultStore, document: VaultDocument, name: String) -> VaultItem {
+        let path = store.content_path(&document.vault_id).display().to_string();
+        self.produced.extend([document.vault_id.clone(), document.sha256.clone(), path]);
         VaultItem {
             path: store.content_path(&document.vault_id).display().to_string(),
             vault_id: document.vault_id,
@@ -88,7 +114,11 @@ impl Host for VaultCtxView<'_> {
         let Some(store) = self.ctx.store.clone() else {
             return Ok(Err(VaultError::Storage("no vault outside an action".into())));
         };
-        let mut writer = match store.begin(expected_size) {
+        let limit = self.ctx.limit;
+        if let Some(expected) = expected_size.filter(|size| *size > limit) {
+            return Ok(Err(self.ctx.too_large(expected)));
+        }
+        let mut writer = match store.begin(expected_size, limit) {
             Ok(writer) => writer,
             Err(err) => return Ok(Err(storage(err))),
         };
@@ -96,6 +126,10 @@ impl Host for VaultCtxView<'_> {
             stream.ready().await;
             match stream.read(READ_SIZE) {
                 Ok(bytes) => {
+                    if writer.size() + bytes.len() as u64 > limit {
+                        // Dropping the writer deletes what was written so far.
+                        return Ok(Err(self.ctx.too_large(writer.size() + bytes.len() as u64)));
+                    }
                     if let Err(err) = writer.write(bytes) {
                         // The worker that stopped knows why (disk full, say).
                         return Ok(Err(storage(writer.finish().err().unwrap_or(err))));

@@ -12,11 +12,17 @@ pub struct Limits {
     pub memory: usize,
     /// The longest an action may run, host calls and downloads included.
     pub time: Duration,
+    /// The largest file one download may add to the vault, in bytes.
+    pub max_download: u64,
 }
+
+/// The default download limit: 4 GiB, room for large message archives and the
+/// 1 GiB benchmark, small enough that a hostile vendor cannot fill a disk.
+pub const DEFAULT_MAX_DOWNLOAD: u64 = 4 << 30;
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { memory: 256 << 20, time: Duration::from_secs(300) }
+        Self { memory: 256 << 20, time: Duration::from_secs(300), max_download: DEFAULT_MAX_DOWNLOAD }
     }
 }
 

@@ -2,16 +2,26 @@
 //!
 //! Every request a connector sends passes through [`OutboundHooks::send_request`].
 //! A request to anywhere else is refused with `HttpRequestDenied` before any
-//! connection is made. The allowed host name is resolved once per action and
-//! connections go only to those addresses, so a DNS answer that changes during
-//! the action (DNS rebinding) cannot redirect it. `verify_server_cert = false`
-//! turns off certificate checks for that asset only.
+//! connection is made. Hosts are compared in their canonical form (the one the
+//! asset hands the connector, see [`crate::asset::canonical_url`]), so
+//! `127.1` and `127.0.0.1` are one host. The allowed host name is resolved once
+//! per action and connections go only to those addresses, so a DNS answer that
+//! changes during the action (DNS rebinding) cannot redirect it.
+//!
+//! Certificates are checked against the system's trust store and an operator's
+//! CA bundle ([`TlsSettings`]); `verify_server_cert = false` turns the checks
+//! off for that asset only. The credentials a request carries (`Authorization`
+//! and similar headers) are handed to the action's [`Redactor`] before the
+//! request leaves, so a vendor echoing them cannot get them printed.
 
+use crate::redact::{Added, Redactor};
 use bytes::Bytes;
-use http::uri::{Scheme, Uri};
+use http::uri::Uri;
 use http_body::Body;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
@@ -21,50 +31,117 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 /// Used when the connector sets no timeout of its own.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Headers whose values are credentials.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"];
+
+/// How the host checks vendors' TLS certificates.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// A PEM file of CA certificates trusted besides the system's (an
+    /// on-premises deployment's internal CA).
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// The TLS client configurations of one runtime, built on first use (loading
+/// the system trust store costs milliseconds that plain-HTTP actions skip).
+pub struct TlsClients {
+    settings: TlsSettings,
+    verifying: OnceLock<Result<tokio_rustls::TlsConnector, String>>,
+    unchecked: OnceLock<tokio_rustls::TlsConnector>,
+}
+
+impl std::fmt::Debug for TlsClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsClients").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl TlsClients {
+    /// Clients for `settings`.
+    pub fn new(settings: TlsSettings) -> Self {
+        Self { settings, verifying: OnceLock::new(), unchecked: OnceLock::new() }
+    }
+
+    fn connector(&self, verify: bool) -> Result<tokio_rustls::TlsConnector, Error> {
+        if !verify {
+            return Ok(self.unchecked.get_or_init(|| tls_connector(None)).clone());
+        }
+        let connector = self.verifying.get_or_init(|| roots(&self.settings).map(|roots| tls_connector(Some(roots))));
+        connector.clone().map_err(|message| Error::InternalError(Some(message)))
+    }
+}
+
+/// The system's trusted roots and the operator's CA bundle.
+fn roots(settings: &TlsSettings) -> Result<rustls::RootCertStore, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let system = rustls_native_certs::load_native_certs();
+    let (added, _) = roots.add_parsable_certificates(system.certs);
+    if added == 0 {
+        tracing::debug!("no system trust store found; using the bundled Mozilla roots");
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    if let Some(bundle) = &settings.ca_bundle {
+        let unreadable = |err: &dyn std::fmt::Display| format!("cannot read the CA bundle {}: {err}", bundle.display());
+        let mut found = 0;
+        for cert in CertificateDer::pem_file_iter(bundle).map_err(|err| unreadable(&err))? {
+            roots.add(cert.map_err(|err| unreadable(&err))?).map_err(|err| unreadable(&err))?;
+            found += 1;
+        }
+        if found == 0 {
+            return Err(unreadable(&"it holds no PEM certificate"));
+        }
+    }
+    Ok(roots)
+}
+
 /// Where an action may send requests.
 #[derive(Debug)]
 pub struct OutboundPolicy {
     https: bool,
-    host: String,
+    host: url::Host,
     port: u16,
     verify_tls: bool,
+    tls: Arc<TlsClients>,
     addresses: OnceCell<Vec<SocketAddr>>,
 }
 
 impl OutboundPolicy {
     /// Allows the scheme, host and port of `base_url`.
-    pub fn for_base_url(base_url: &str, verify_tls: bool) -> Result<Self, String> {
+    pub fn for_base_url(base_url: &str, verify_tls: bool, tls: Arc<TlsClients>) -> Result<Self, String> {
         let url = url::Url::parse(base_url.trim()).map_err(|err| format!("'base_url' is not a valid URL: {err}"))?;
         let https = match url.scheme() {
             "https" => true,
             "http" => false,
             other => return Err(format!("'base_url' must be http or https, not {other}")),
         };
-        let host = url.host_str().ok_or("'base_url' has no host")?.trim_matches(['[', ']']).to_ascii_lowercase();
+        let host = url.host().ok_or("'base_url' has no host")?.to_owned();
         let port = url.port_or_known_default().ok_or("'base_url' has no port")?;
-        Ok(Self { https, host, port, verify_tls, addresses: OnceCell::new() })
+        Ok(Self { https, host, port, verify_tls, tls, addresses: OnceCell::new() })
     }
 
     /// The allowed origin, for messages.
     pub fn origin(&self) -> String {
         let scheme = if self.https { "https" } else { "http" };
-        if self.host.contains(':') {
-            format!("{scheme}://[{}]:{}", self.host, self.port)
-        } else {
-            format!("{scheme}://{}:{}", self.host, self.port)
-        }
+        format!("{scheme}://{}:{}", self.host, self.port)
     }
 
-    /// Whether `uri` has exactly the allowed scheme, host and port.
+    /// Whether `uri` has exactly the allowed scheme, host and port. Both sides
+    /// are parsed the same way, so each host has one spelling.
     pub fn allows(&self, uri: &Uri) -> bool {
-        let https = match uri.scheme() {
-            Some(scheme) if *scheme == Scheme::HTTPS => true,
-            Some(scheme) if *scheme == Scheme::HTTP => false,
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else { return false };
+        let Ok(url) = url::Url::parse(&format!("{scheme}://{authority}/")) else { return false };
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
             _ => return false,
         };
-        let Some(host) = uri.host() else { return false };
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        https == self.https && host.trim_matches(['[', ']']).eq_ignore_ascii_case(&self.host) && port == self.port
+        https == self.https
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.host().is_some_and(|host| host.to_owned() == self.host)
+            && url.port_or_known_default() == Some(self.port)
     }
 
     /// The allowed host's addresses, resolved on first use and then fixed.
@@ -72,10 +149,12 @@ impl OutboundPolicy {
         let addresses = self
             .addresses
             .get_or_try_init(|| async {
-                if let Ok(ip) = self.host.parse::<IpAddr>() {
-                    return Ok(vec![SocketAddr::new(ip, self.port)]);
-                }
-                let resolved: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
+                let name = match &self.host {
+                    url::Host::Ipv4(ip) => return Ok(vec![SocketAddr::new(IpAddr::V4(*ip), self.port)]),
+                    url::Host::Ipv6(ip) => return Ok(vec![SocketAddr::new(IpAddr::V6(*ip), self.port)]),
+                    url::Host::Domain(name) => name.as_str(),
+                };
+                let resolved: Vec<SocketAddr> = tokio::net::lookup_host((name, self.port))
                     .await
                     .map_err(|err| Error::DnsError { rcode: Some(err.to_string()), info_code: None })?
                     .collect();
@@ -89,26 +168,54 @@ impl OutboundPolicy {
     }
 }
 
-/// The `wasi:http` hooks of one action: the policy and a record of refusals.
+/// The `wasi:http` hooks of one action: the policy, the redactor that learns
+/// the credentials sent, and a record of refusals.
 pub struct OutboundHooks {
     policy: Option<Arc<OutboundPolicy>>,
+    redactor: Arc<Redactor>,
     denied: Arc<Mutex<Vec<String>>>,
+    untrusted_certificate: Arc<AtomicBool>,
 }
 
 impl OutboundHooks {
-    /// Enforces `policy`.
-    pub fn new(policy: Arc<OutboundPolicy>) -> Self {
-        Self { policy: Some(policy), denied: Arc::default() }
+    /// Enforces `policy`; credentials sent are added to `redactor`.
+    pub fn new(policy: Arc<OutboundPolicy>, redactor: Arc<Redactor>) -> Self {
+        Self { policy: Some(policy), redactor, denied: Arc::default(), untrusted_certificate: Arc::default() }
     }
 
-    /// Refuses every request (while a connector describes itself).
-    pub fn deny_all() -> Self {
-        Self { policy: None, denied: Arc::default() }
+    /// Refuses every request (while a connector describes itself, or for an
+    /// asset without a `base_url`).
+    pub fn deny_all(redactor: Arc<Redactor>) -> Self {
+        Self { policy: None, redactor, denied: Arc::default(), untrusted_certificate: Arc::default() }
     }
 
     /// The URLs refused so far.
     pub fn denied(&self) -> Vec<String> {
         self.denied.lock().map(|denied| denied.clone()).unwrap_or_default()
+    }
+
+    /// Whether a server's certificate was refused.
+    pub fn untrusted_certificate(&self) -> bool {
+        self.untrusted_certificate.load(Ordering::Relaxed)
+    }
+
+    /// Hands the credentials `request` carries to the redactor.
+    fn learn_credentials(&self, request: &http::Request<WasiBody>) {
+        for (name, value) in request.headers() {
+            if !CREDENTIAL_HEADERS.contains(&name.as_str()) {
+                continue;
+            }
+            let Ok(value) = value.to_str() else { continue };
+            // `Bearer <token>`, `Basic <base64>`, `TC <id>:<signature>`: the
+            // credential is what follows the scheme.
+            let credential = value.split_once(' ').map_or(value, |(_, credential)| credential).trim();
+            if self.redactor.add(credential) == Added::Weak {
+                tracing::warn!(
+                    "the {name} credential this action sends is weak ({} characters): it is masked in output only where a whole value equals it",
+                    credential.chars().count()
+                );
+            }
+        }
     }
 }
 
@@ -133,8 +240,14 @@ impl WasiHttpHooks for OutboundHooks {
             }
             return Box::new(async { Err(Error::HttpRequestDenied) });
         };
+        self.learn_credentials(&request);
+        let untrusted = self.untrusted_certificate.clone();
         Box::new(async move {
-            let (response, connection) = send(&policy, request, options).await?;
+            let sent = send(&policy, request, options).await;
+            if matches!(sent, Err(Error::TlsCertificateError)) {
+                untrusted.store(true, Ordering::Relaxed);
+            }
+            let (response, connection) = sent?;
             Ok((response, Box::new(connection) as Box<dyn Future<Output = Result<(), Error>> + Send>))
         })
     }
@@ -168,7 +281,8 @@ async fn send(
     *request.uri_mut() = Uri::try_from(path).map_err(|_| Error::HttpRequestUriInvalid)?;
 
     let (mut sender, connection) = if policy.https {
-        let tls = tls_connector(policy.verify_tls).connect(server_name(&policy.host)?, tcp).await.map_err(|err| {
+        let connector = policy.tls.connector(policy.verify_tls)?;
+        let tls = connector.connect(server_name(&policy.host)?, tcp).await.map_err(|err| {
             if err.kind() == std::io::ErrorKind::InvalidData { Error::TlsCertificateError } else { Error::Tls(err) }
         })?;
         handshake(Box::new(tls), connect_timeout).await?
@@ -234,21 +348,22 @@ async fn handshake(
         .map_err(Error::from)
 }
 
-fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, Error> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(rustls::pki_types::ServerName::from(ip));
+fn server_name(host: &url::Host) -> Result<rustls::pki_types::ServerName<'static>, Error> {
+    match host {
+        url::Host::Ipv4(ip) => Ok(rustls::pki_types::ServerName::from(IpAddr::V4(*ip))),
+        url::Host::Ipv6(ip) => Ok(rustls::pki_types::ServerName::from(IpAddr::V6(*ip))),
+        url::Host::Domain(name) => rustls::pki_types::ServerName::try_from(name.clone())
+            .map_err(|err| Error::DnsError { rcode: Some(format!("invalid DNS name: {err}")), info_code: None }),
     }
-    rustls::pki_types::ServerName::try_from(host.to_string())
-        .map_err(|err| Error::DnsError { rcode: Some(format!("invalid DNS name: {err}")), info_code: None })
 }
 
-fn tls_connector(verify: bool) -> tokio_rustls::TlsConnector {
+/// A TLS connector checking certificates against `roots`, or checking none.
+fn tls_connector(roots: Option<rustls::RootCertStore>) -> tokio_rustls::TlsConnector {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions");
-    let config = if verify {
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };
+    let config = if let Some(roots) = roots {
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {
         builder
@@ -351,14 +466,21 @@ mod tests {
 
     #[test]
     fn only_the_base_url_origin_is_allowed() {
-        let policy = OutboundPolicy::for_base_url("http://127.0.0.1:8080/api", true).unwrap();
+        let tls = Arc::new(TlsClients::new(TlsSettings::default()));
+        let policy = OutboundPolicy::for_base_url("http://127.0.0.1:8080/api", true, tls.clone()).unwrap();
         let allowed = |uri: &str| policy.allows(&uri.parse::<Uri>().unwrap());
         assert!(allowed("http://127.0.0.1:8080/anything?x=1"));
         assert!(!allowed("https://127.0.0.1:8080/"));
         assert!(!allowed("http://127.0.0.1:8081/"));
         assert!(!allowed("http://localhost:8080/"));
-        assert!(!allowed("http://2130706433:8080/"));
-        let policy = OutboundPolicy::for_base_url("https://Vision.Example.com", true).unwrap();
+        assert!(!allowed("http://user@127.0.0.1:8080/"));
+        assert!(allowed("http://2130706433:8080/"));
+        // Other spellings of the same address are the same host.
+        assert!(allowed("http://127.1:8080/"));
+        let policy = OutboundPolicy::for_base_url("http://[0:0:0:0:0:0:0:1]:8080", true, tls.clone()).unwrap();
+        assert!(policy.allows(&"http://[::1]:8080/x".parse().unwrap()));
+        assert!(!policy.allows(&"http://127.0.0.1:8080/x".parse().unwrap()));
+        let policy = OutboundPolicy::for_base_url("https://Vision.Example.com", true, tls).unwrap();
         assert!(policy.allows(&"https://vision.example.com:443/x".parse().unwrap()));
         assert!(!policy.allows(&"http://vision.example.com/x".parse().unwrap()));
         assert_eq!(policy.origin(), "https://vision.example.com:443");

@@ -118,8 +118,13 @@ CREATE TABLE IF NOT EXISTS artifacts (
 impl IngestStore {
     /// Opens (creating) the store of `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self, Error> {
-        super::fs::private_dir(data_dir).map_err(|err| Error::ToSqlConversionFailure(Box::new(err)))?;
-        let db = Connection::open(data_dir.join("ingest.sqlite"))?;
+        let path = data_dir.join("ingest.sqlite");
+        // SQLite would create the file with the umask's mode (0644); created here
+        // first it is 0600, and SQLite gives its journal files the same mode.
+        super::fs::private_dir(data_dir)
+            .and_then(|()| super::fs::create_private_file(&path))
+            .map_err(|err| Error::ToSqlConversionFailure(Box::new(err)))?;
+        let db = Connection::open(&path)?;
         db.busy_timeout(Duration::from_secs(30))?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "NORMAL")?;

@@ -2,6 +2,7 @@
 //! under a lock so that concurrent actions on the asset never lose or tear it.
 
 use super::fs::{Lock, write_atomic};
+use crate::names::{check_asset_name, check_connector_name};
 use serde_json::{Map, Value};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -18,9 +19,13 @@ impl StateStore {
         Self { path }
     }
 
-    /// The state of `asset` of `connector` under `data_dir`.
-    pub fn for_asset(data_dir: &Path, connector: &str, asset: &str) -> Self {
-        Self::new(data_dir.join("state").join(connector).join(format!("{asset}.json")))
+    /// The state of `asset` of `connector` under `data_dir`; both names must be
+    /// valid (one path component each).
+    pub fn for_asset(data_dir: &Path, connector: &str, asset: &str) -> io::Result<Self> {
+        let invalid = |reason| io::Error::new(io::ErrorKind::InvalidInput, reason);
+        check_connector_name(connector).map_err(invalid)?;
+        check_asset_name(asset).map_err(invalid)?;
+        Ok(Self::new(data_dir.join("state").join(connector).join(format!("{asset}.json"))))
     }
 
     /// Where the state lives.
@@ -82,12 +87,12 @@ mod tests {
     #[test]
     fn keys_survive_and_the_file_is_private() {
         let dir = tempfile::tempdir().unwrap();
-        let store = StateStore::for_asset(dir.path(), "cofense", "prod");
+        let store = StateStore::for_asset(dir.path(), "cofense", "prod").unwrap();
         assert_eq!(store.get("token").unwrap(), None);
         store.set("token", serde_json::json!({"access_token": "x"})).unwrap();
         store.set("other", Value::from(1)).unwrap();
         store.remove("other").unwrap();
-        let again = StateStore::for_asset(dir.path(), "cofense", "prod");
+        let again = StateStore::for_asset(dir.path(), "cofense", "prod").unwrap();
         assert_eq!(again.get("token").unwrap().unwrap()["access_token"], "x");
         assert_eq!(again.get("other").unwrap(), None);
         let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();

@@ -51,12 +51,16 @@ impl VaultStore {
     }
 
     /// Starts a new file of `expected_size` bytes, if known; nothing is visible in
-    /// the vault until [`commit`](Self::commit).
-    pub fn begin(&self, expected_size: Option<u64>) -> io::Result<VaultWriter> {
+    /// the vault until [`commit`](Self::commit). Disk is reserved for the expected
+    /// size only when it is within `limit` and the free space: a declared length
+    /// is the vendor's word, not a fact.
+    pub fn begin(&self, expected_size: Option<u64>, limit: u64) -> io::Result<VaultWriter> {
         let tmp = self.root.join("tmp");
         private_dir(&tmp)?;
         let file = tempfile::Builder::new().prefix("download-").tempfile_in(&tmp)?;
-        VaultWriter::start(file, expected_size)
+        let reserve =
+            expected_size.filter(|size| *size <= limit && free_space(&tmp).is_some_and(|free| *size < free / 2));
+        VaultWriter::start(file, reserve)
     }
 
     /// Adds a finished file under `name`. Contents already in the vault are not
@@ -288,6 +292,21 @@ impl<T> Drop for Worker<T> {
     }
 }
 
+/// The bytes an unprivileged process may still write on the filesystem of `dir`.
+fn free_space(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: a valid NUL-terminated path and a buffer for one statvfs.
+    if unsafe { libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: statvfs succeeded, so it filled the buffer.
+    let stats = unsafe { stats.assume_init() };
+    let (available, block): (u64, u64) = (stats.f_bavail, stats.f_frsize);
+    Some(available.saturating_mul(block))
+}
+
 /// Reserves `size` bytes of disk for `file` (Linux `fallocate`).
 fn preallocate(file: &std::fs::File, size: u64) -> io::Result<()> {
     use std::os::fd::AsRawFd;
@@ -350,7 +369,7 @@ mod tests {
     use super::*;
 
     fn add(vault: &VaultStore, contents: &[u8], name: &str) -> VaultDocument {
-        let mut writer = vault.begin(None).unwrap();
+        let mut writer = vault.begin(None, u64::MAX).unwrap();
         writer.write(Bytes::copy_from_slice(contents)).unwrap();
         vault.commit(writer.finish().unwrap(), name, Some("application/octet-stream"), "tester").unwrap()
     }
@@ -376,11 +395,27 @@ mod tests {
     fn abandoned_writes_leave_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let vault = VaultStore::new(dir.path());
-        let mut writer = vault.begin(None).unwrap();
+        let mut writer = vault.begin(None, u64::MAX).unwrap();
         writer.write(Bytes::from_static(b"partial")).unwrap();
         drop(writer);
         assert!(vault.list().unwrap().is_empty());
         assert_eq!(std::fs::read_dir(dir.path().join("vault/tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn declared_sizes_are_not_trusted_for_reservations() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = VaultStore::new(dir.path());
+        // 10 GiB declared, 1 KiB limit: nothing may be reserved.
+        let writer = vault.begin(Some(10 << 30), 1024).unwrap();
+        let tmp = std::fs::read_dir(dir.path().join("vault/tmp")).unwrap().next().unwrap().unwrap();
+        assert_eq!(tmp.metadata().unwrap().len(), 0);
+        drop(writer);
+        // Within the limit and the free space, it is.
+        let writer = vault.begin(Some(4096), 1 << 20).unwrap();
+        let tmp = std::fs::read_dir(dir.path().join("vault/tmp")).unwrap().next().unwrap().unwrap();
+        assert_eq!(tmp.metadata().unwrap().len(), 4096);
+        drop(writer);
     }
 
     #[test]

@@ -151,9 +151,11 @@ async fn a_crash_is_reported_with_the_connector_message() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_host_library_survives_every_failure() {
     let (server, _) = counting_server().await;
-    let limits = Limits { memory: 64 << 20, time: Duration::from_secs(1) };
+    let limits = Limits { memory: 64 << 20, time: Duration::from_secs(1), ..Limits::default() };
     let trust = Trust::Signed(TrustStore::load(&trust_dir()).unwrap());
-    let runtime = Runtime::new(RuntimeOptions { trust, cache_dir: None, limits, instance_pool: Some(2) }).unwrap();
+    let runtime =
+        Runtime::new(RuntimeOptions { trust, cache_dir: None, limits, instance_pool: Some(2), ..Default::default() })
+            .unwrap();
     let dir = component("sandbox_probe.wasm").parent().unwrap().to_path_buf();
     let plugin = runtime.load(&PluginDir::new(dir).find("sandbox_probe").unwrap()).await.unwrap();
     let data = tempfile::tempdir().unwrap();

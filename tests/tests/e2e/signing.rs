@@ -34,8 +34,11 @@ impl Sandbox {
         self.run(&["actions", "cofense", "--json"]).await
     }
 
+    /// The compiled components in the cache (each has an index beside it).
     fn compiled(&self) -> usize {
-        std::fs::read_dir(self.cache.path()).map_or(0, |entries| entries.count())
+        std::fs::read_dir(self.cache.path()).map_or(0, |entries| {
+            entries.flatten().filter(|entry| entry.path().extension().is_some_and(|ext| ext == "cwasm")).count()
+        })
     }
 }
 

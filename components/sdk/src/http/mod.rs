@@ -204,6 +204,7 @@ impl Request {
     /// body is left to stream (into the vault, say). Idempotent requests answered
     /// with 429 or 5xx are retried first.
     pub fn open(&self) -> Result<StreamingResponse, HttpError> {
+        self.check_headers()?;
         let mut attempt = 1;
         loop {
             let mut response = self.attempt()?;
@@ -239,6 +240,15 @@ impl Request {
             drop(response);
             sleep(delay);
             attempt += 1;
+        }
+    }
+
+    /// Refuses a header value that cannot go on the wire (a CR or LF would split
+    /// it), before anything is sent.
+    pub fn check_headers(&self) -> Result<(), HttpError> {
+        match self.headers.iter().find(|(_, value)| value.chars().any(crate::validate::is_forbidden_in_header)) {
+            Some((name, _)) => Err(HttpError::Invalid(format!("the '{name}' header holds control characters"))),
+            None => Ok(()),
         }
     }
 

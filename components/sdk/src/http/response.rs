@@ -110,6 +110,11 @@ impl Response {
         }
     }
 
+    /// Whether the body is empty (or only whitespace).
+    pub fn is_empty(&self) -> bool {
+        self.body.iter().all(u8::is_ascii_whitespace)
+    }
+
     /// The body as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -124,7 +129,7 @@ impl Response {
     /// connectors do before choosing a message.
     pub fn payload(&self) -> Payload {
         let content_type = self.content_type().to_ascii_lowercase();
-        if self.body.iter().all(u8::is_ascii_whitespace) {
+        if self.is_empty() {
             Payload::Empty
         } else if content_type.contains("json") {
             match self.json() {
