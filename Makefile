@@ -3,6 +3,7 @@
 #   make test   every test: unit, simulator, end-to-end
 #   make bench  the benchmarks
 #   make lint   rustfmt and clippy (host and components)
+#   make fuzz   the property tests with many more cases
 #   make sim    run the simulators for playbook development
 
 CARGO        ?= cargo
@@ -25,7 +26,7 @@ CONNECTORS   := cofense threatconnect
 PROBES       := sandbox_probe
 GUEST_CRATES := -p cofense-vision -p threatconnect -p sandbox-probe
 
-.PHONY: all setup build host dev-key components install run test bench lint sim clean
+.PHONY: all setup build host dev-key components install run test bench fuzz lint sim clean
 
 all: build
 
@@ -71,6 +72,11 @@ bench: build
 	@python3 -c "import requests" 2>/dev/null || python3 -m pip install --quiet --user requests
 	@command -v curl > /dev/null && test -x /usr/bin/time || apt-get install -y -q curl time
 	$(CARGO) bench $(CARGO_FLAGS) --profile release --workspace --bench '*'
+
+# The property tests (parsers and checks that take hostile input), at length.
+FUZZ_CASES ?= 20000
+fuzz: build
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test $(CARGO_FLAGS) --release --workspace --lib
 
 lint: setup
 	$(CARGO) fmt --all -- --check

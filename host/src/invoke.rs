@@ -205,8 +205,11 @@ impl Runtime {
         asset: Arc<Asset>,
         options: InvokeOptions,
     ) -> ActionReport {
-        let echo = params.echo.clone();
         let redactor = Arc::new(asset.redactor());
+        let echo = match redactor.json(Value::Object(params.echo.clone()), &[]) {
+            Value::Object(echo) => echo,
+            _ => Map::new(),
+        };
         let failed = |kind, message: String| {
             ActionReport::failed(Failure::new(kind, printable(&redactor.text(&message), MAX_QUOTED)), echo.clone())
         };
@@ -331,7 +334,7 @@ impl Redaction<'_> {
 /// Converts the `result<action-result, action-error>` the guest returned.
 fn report_from(result: &Val, parameter: Map<String, Value>, redaction: &Redaction) -> ActionReport {
     match result {
-        Val::Result(Ok(Some(record))) => {
+        Val::Result(Ok(Some(record))) if matches!(**record, Val::Record(_)) => {
             let fields = record_fields(record);
             let data = match fields.get("data") {
                 Some(Val::List(items)) => items.iter().filter_map(string).map(|item| redaction.json(item)).collect(),
@@ -423,5 +426,58 @@ fn string(value: &Val) -> Option<&str> {
     match value {
         Val::String(text) => Some(text),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any value a hostile component could return, nested a few levels deep.
+    fn any_val() -> impl Strategy<Value = Val> {
+        let leaf = prop_oneof![
+            any::<bool>().prop_map(Val::Bool),
+            any::<u16>().prop_map(Val::U16),
+            any::<u64>().prop_map(Val::U64),
+            "\\PC{0,30}".prop_map(Val::String),
+            Just(Val::Option(None)),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            let names =
+                prop_oneof![Just("data"), Just("summary"), Just("message"), Just("name"), Just("status"), Just("x")];
+            let cases =
+                prop_oneof![Just("vendor"), Just("invalid-parameter"), Just("http-request-denied"), Just("unheard-of")];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Val::List),
+                proptest::collection::vec((names, inner.clone()), 0..4)
+                    .prop_map(|fields| Val::Record(fields.into_iter().map(|(n, v)| (n.to_string(), v)).collect())),
+                (cases, proptest::option::of(inner.clone()))
+                    .prop_map(|(case, payload)| Val::Variant(case.to_string(), payload.map(Box::new))),
+                proptest::option::of(inner.clone()).prop_map(|v| Val::Option(v.map(Box::new))),
+                proptest::option::of(inner.clone()).prop_map(|v| Val::Result(Ok(v.map(Box::new)))),
+                proptest::option::of(inner).prop_map(|v| Val::Result(Err(v.map(Box::new)))),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever shape comes back, the host turns it into a report without
+        /// panicking: a success only for a well-formed `ok`, a failure of a known
+        /// kind otherwise, with a bounded message.
+        #[test]
+        fn any_result_shape_becomes_a_report(result in any_val()) {
+            let redactor = Redactor::new(["a-secret-value"]);
+            let redaction = Redaction { redactor: &redactor, protected: &[] };
+            let report = report_from(&result, Map::new(), &redaction);
+            match &result {
+                Val::Result(Ok(Some(record))) if matches!(**record, Val::Record(_)) => {
+                    prop_assert_eq!(report.status, Status::Success);
+                }
+                Val::Result(Err(Some(_))) => prop_assert_eq!(report.status, Status::Failed),
+                _ => prop_assert_eq!(report.error.as_ref().map(|e| e.kind), Some(FailureKind::Crashed)),
+            }
+            prop_assert!(report.message.len() <= MAX_QUOTED + 64);
+        }
     }
 }

@@ -184,7 +184,8 @@ fn parse_integer(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_integer;
+    use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn integers_as_typed() {
@@ -192,5 +193,30 @@ mod tests {
         assert_eq!(parse_integer("-1"), Some(-1));
         assert_eq!(parse_integer("3.5"), None);
         assert_eq!(parse_integer("x"), None);
+    }
+
+    proptest! {
+        /// Any names and values: binding never panics, a value it accepts has the
+        /// declared type, and a refusal names a parameter that was given or declared.
+        #[test]
+        fn binding_any_text(given in proptest::collection::vec(("[a-z_ -]{0,12}", "\\PC{0,16}"), 0..6)) {
+            let signature = [
+                ParamSignature { name: "count".into(), ty: Type::U32 },
+                ParamSignature { name: "flag".into(), ty: Type::Bool },
+                ParamSignature { name: "text".into(), ty: Type::String },
+            ];
+            match bind(&signature, &given) {
+                Ok(bound) => {
+                    prop_assert!(matches!(bound.values[0], Val::U32(_)));
+                    prop_assert!(matches!(bound.values[1], Val::Bool(_)));
+                }
+                Err(err) => {
+                    let known = given.iter().any(|(name, _)| *name == err.name)
+                        || signature.iter().any(|p| p.name == err.name);
+                    prop_assert!(known, "{:?}", err);
+                    prop_assert!(err.message.contains(&err.name));
+                }
+            }
+        }
     }
 }

@@ -273,7 +273,13 @@ fn signature_section(component: &[u8]) -> Result<(SignatureData, usize), Signatu
     let mut sections = Module::iterate(stream).map_err(|_| SignatureError::NotWasm)?;
     let data = match sections.next() {
         Some(Ok(Section::Custom(section))) if section.is_signature_header() => {
-            section.signature_data().map_err(|_| SignatureError::Malformed)?
+            let data = section.signature_data().map_err(|_| SignatureError::Malformed)?;
+            // The signed message names SHA-256 (hash function 1); a section that
+            // claims another is not one this host can check.
+            if data.hash_function != SIGNED_MESSAGE_PREFIX[SIGNED_MESSAGE_PREFIX.len() - 1] {
+                return Err(SignatureError::Malformed);
+            }
+            data
         }
         Some(Ok(_)) | None => return Err(SignatureError::Unsigned),
         Some(Err(_)) => return Err(SignatureError::NotWasm),
@@ -369,6 +375,25 @@ mod tests {
         let mut altered = signed.clone();
         altered[section_end - 3] ^= 1;
         assert!(matches!(store.verify(&altered).unwrap_err(), SignatureError::BadSignature { .. }));
+    }
+
+    proptest::proptest! {
+        /// Random bytes, and a signed component with any byte changed or cut
+        /// short, never verify and never panic.
+        #[test]
+        fn tampered_bytes_never_verify(junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), at in 0usize..200, byte in 1u8..=255, cut in 0usize..200) {
+            let key = KeyPair::generate();
+            let store = store_of(&[&key]);
+            let _ = summarize(&junk);
+            proptest::prop_assert!(store.verify(&junk).is_err());
+            let signed = sign(&component(), &key.sk, &key.pk).unwrap();
+            let mut changed = signed.clone();
+            let at = at % changed.len();
+            changed[at] ^= byte;
+            proptest::prop_assert!(store.verify(&changed).is_err());
+            let cut = cut % signed.len();
+            proptest::prop_assert!(store.verify(&signed[..cut]).is_err());
+        }
     }
 
     #[test]

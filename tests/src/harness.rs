@@ -51,6 +51,7 @@ pub struct HostEnv {
     dir: TempDir,
     plugin_dir: PathBuf,
     cache_dir: PathBuf,
+    trust_dir: PathBuf,
 }
 
 /// What one `host` run produced.
@@ -118,13 +119,24 @@ impl HostEnv {
     /// A fresh environment using the components in `plugin_dir`.
     pub fn with_plugins(plugin_dir: PathBuf) -> Self {
         let cache_dir = workspace().join("target/test-cache");
-        Self { dir: tempfile::tempdir().expect("temporary directory"), plugin_dir, cache_dir }
+        Self { dir: tempfile::tempdir().expect("temporary directory"), plugin_dir, cache_dir, trust_dir: trust_dir() }
+    }
+
+    /// Trusts the keys in `trust_dir` instead of the tests' development key.
+    pub fn with_trust(mut self, trust_dir: &Path) -> Self {
+        self.trust_dir = trust_dir.to_path_buf();
+        self
     }
 
     /// Uses `cache_dir` for compiled code instead of the shared test cache.
     pub fn with_cache(mut self, cache_dir: PathBuf) -> Self {
         self.cache_dir = cache_dir;
         self
+    }
+
+    /// The environment's private temporary directory (assets live there).
+    pub fn root(&self) -> &Path {
+        self.dir.path()
     }
 
     /// The data directory (state, vault, containers).
@@ -150,7 +162,7 @@ impl HostEnv {
             .arg("--cache-dir")
             .arg(&self.cache_dir)
             .arg("--trust")
-            .arg(trust_dir())
+            .arg(&self.trust_dir)
             .env_remove("SOAR_ASSET")
             .env_remove("SOAR_ALLOW_UNSIGNED")
             .env_remove("SOAR_LOG")

@@ -2,4 +2,6 @@
 
 pub mod bench;
 pub mod harness;
+pub mod hostile;
 pub mod sim;
+pub mod tls;

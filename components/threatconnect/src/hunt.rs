@@ -115,6 +115,39 @@ pub fn hunt_url(url: &str) -> Result<&'static str, ActionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Reads a TQL string literal at the start of `text` the way a TQL parser
+    /// does; returns its value and the rest of the text.
+    fn read_literal(text: &str) -> Option<(String, &str)> {
+        let mut chars = text.char_indices();
+        let (_, '\'') = chars.next()? else { return None };
+        let mut value = String::new();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '\\' => value.push(chars.next()?.1),
+                '\'' => return Some((value, &text[at + 1..])),
+                c => value.push(c),
+            }
+        }
+        None
+    }
+
+    proptest! {
+        /// Whatever a user types, it stays one string literal: the query keeps
+        /// its shape and the literal reads back as exactly what was typed.
+        #[test]
+        fn no_value_escapes_its_literal(value in "\\PC{0,40}", owner in "[^,;\\s][^,;]{0,19}") {
+            let query = tql("Host", &value, Some(&owner));
+            let rest = query.strip_prefix("typeName IN ('Host') AND summary CONTAINS ").unwrap();
+            let (read, rest) = read_literal(rest).unwrap();
+            prop_assert_eq!(read, value);
+            let rest = rest.strip_prefix(" and ownerName in (").unwrap();
+            let (read_owner, rest) = read_literal(rest).unwrap();
+            prop_assert_eq!(read_owner, owner.trim());
+            prop_assert_eq!(rest, ")");
+        }
+    }
 
     #[test]
     fn values_and_owners_are_escaped() {

@@ -418,6 +418,17 @@ mod tests {
         drop(writer);
     }
 
+    proptest::proptest! {
+        /// An accepted name is one file name in its directory, whatever it holds.
+        #[test]
+        fn accepted_names_stay_in_the_vault(name in "\\PC{0,40}") {
+            if check_name(&name).is_ok() {
+                let path = Path::new("/vault").join(&name);
+                proptest::prop_assert_eq!(path.parent(), Some(Path::new("/vault")));
+            }
+        }
+    }
+
     #[test]
     fn names_are_checked() {
         for bad in ["", "a/b", "..", "x\0y"] {

@@ -137,6 +137,8 @@ pub enum Fault {
     Slow { millis: u64 },
     /// Answer 200 with a JSON content type and a truncated JSON body.
     MalformedJson,
+    /// Answer `status` with a JSON content type and no body at all.
+    Empty { status: u16 },
     /// Handle the request normally, but drop the connection half-way through
     /// the response body (after at most `after_bytes`).
     DropMidBody { after_bytes: u64 },
@@ -225,14 +227,30 @@ impl Control {
 /// A running simulator; it stops when dropped.
 pub struct Server {
     addr: SocketAddr,
+    https: bool,
     control: Arc<Control>,
     _shutdown: oneshot::Sender<()>,
+}
+
+/// Whether a simulator speaks plain HTTP or HTTPS with a given certificate.
+#[derive(Clone, Default)]
+pub enum Transport {
+    /// Plain HTTP.
+    #[default]
+    Http,
+    /// HTTPS with this server configuration (see [`crate::tls`]).
+    Https(Arc<rustls::ServerConfig>),
 }
 
 impl Server {
     /// Serves `app` (plus recording, faults and `/__sim/` control routes) on
     /// 127.0.0.1 at `port` (0: a free port), on the current tokio runtime.
     pub async fn start(app: Router, port: u16) -> std::io::Result<Self> {
+        Self::start_with(app, port, Transport::Http).await
+    }
+
+    /// [`Self::start`] over `transport`.
+    pub async fn start_with(app: Router, port: u16, transport: Transport) -> std::io::Result<Self> {
         let control = Arc::new(Control::default());
         let app = Router::new()
             .route("/__sim/requests", get(list_requests).delete(clear_requests))
@@ -242,19 +260,26 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        Ok(Self { addr, control, _shutdown: shutdown })
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let https = matches!(transport, Transport::Https(_));
+        match transport {
+            Transport::Http => {
+                tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await });
+            }
+            Transport::Https(config) => {
+                let listener = TlsListener { tcp: listener, acceptor: tokio_rustls::TlsAcceptor::from(config) };
+                tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await });
+            }
+        }
+        Ok(Self { addr, https, control, _shutdown: shutdown })
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (`https://` in HTTPS mode).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The address served.
@@ -280,6 +305,32 @@ impl Server {
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.control.faults.lock().expect("faults lock").clear();
+    }
+}
+
+/// Accepts TCP connections and completes their TLS handshake; a client that
+/// refuses the certificate (or stalls) is dropped and the next one accepted.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else { continue };
+            let handshake = tokio::time::timeout(Duration::from_secs(5), self.acceptor.accept(tcp));
+            if let Ok(Ok(tls)) = handshake.await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
     }
 }
 
@@ -333,6 +384,10 @@ fn fault_response(fault: &Fault) -> Response {
         }
         Fault::ServerError => {
             json(500, &serde_json::json!({"status": "INTERNAL_SERVER_ERROR", "message": "Simulated failure"}))
+        }
+        Fault::Empty { status } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+            (status, [(header::CONTENT_TYPE, "application/json")], "").into_response()
         }
         Fault::MalformedJson => {
             (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{\"data\": [{\"id\": ").into_response()

@@ -100,6 +100,50 @@ fn push_encoded(out: &mut String, text: &str, space_as_plus: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    proptest! {
+        /// Any keys and values survive the query encoding, and none can add a
+        /// pair, a fragment or a path.
+        #[test]
+        fn queries_round_trip_and_cannot_be_broken_out_of(pairs in proptest::collection::vec(("\\PC{0,12}", "\\PC{0,24}"), 0..5)) {
+            let encoded = encode_query(&pairs);
+            prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%+=&".contains(&b)), "{}", encoded);
+            let decoded: Vec<(String, String)> = if encoded.is_empty() { Vec::new() } else {
+                encoded.split('&').map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap();
+                    (decode(key), decode(value))
+                }).collect()
+            };
+            prop_assert_eq!(decoded, pairs);
+        }
+
+        /// A path segment never contains a separator.
+        #[test]
+        fn path_segments_stay_one_segment(segment in "\\PC{0,40}") {
+            let encoded = encode_path_segment(&segment);
+            prop_assert!(!encoded.contains(['/', '?', '#', '\\']));
+            prop_assert_eq!(decode(&encoded.replace('+', "%2B")), segment);
+        }
+    }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -52,6 +52,23 @@ impl Actions for Probe {
         Output::new().data(reached).into()
     }
 
+    fn leak(fail: Option<bool>) -> ActionOutcome {
+        let secret = soar_sdk::config::get("api_key").unwrap_or_default();
+        let percent: String = secret.bytes().map(|b| format!("%{b:02X}")).collect();
+        let unicode: String = secret.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+        let all = format!("literal {secret}, percent {percent}, unicode {unicode}");
+        soar_sdk::log::warn(&format!("the key is {all}"));
+        soar_sdk::log::progress(&format!("using {all}"));
+        if fail.unwrap_or(false) {
+            return Err(ActionError::vendor(Some(500), format!("the vendor echoed {all}")));
+        }
+        Output::new()
+            .data(json!({"secret": secret, "percent": percent, "nested": {"quoted": format!("x\"{secret}\"y")}}))
+            .summary("secret", &secret)
+            .message(format!("leaked {all}"))
+            .into()
+    }
+
     fn crash() -> ActionOutcome {
         panic!("the probe crashed on purpose")
     }

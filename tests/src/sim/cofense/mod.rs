@@ -55,7 +55,7 @@ mod searches;
 #[cfg(test)]
 mod tests;
 
-use super::Server;
+use super::{Server, Transport};
 use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post, put};
@@ -173,8 +173,13 @@ impl CofenseSim {
 
     /// Starts a seeded simulator on `port` (0: a free one).
     pub async fn start_on(port: u16) -> std::io::Result<Self> {
+        Self::start_with(port, Transport::Http).await
+    }
+
+    /// Starts a seeded simulator on `port` over `transport` (HTTPS, say).
+    pub async fn start_with(port: u16, transport: Transport) -> std::io::Result<Self> {
         let shared = Arc::new(Shared::seeded());
-        let server = Server::start(router(shared.clone()), port).await?;
+        let server = Server::start_with(router(shared.clone()), port, transport).await?;
         Ok(Self { server, shared })
     }
 

@@ -19,7 +19,7 @@ mod store;
 mod tests;
 pub mod tql;
 
-use super::{Server, decode_query, json_response};
+use super::{Server, Transport, decode_query, json_response};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -60,9 +60,14 @@ impl ThreatConnectSim {
 
     /// API root `{prefix}/v3` (e.g. prefix "/api"), on `port` (0 = free).
     pub async fn start_with(prefix: &str, port: u16) -> std::io::Result<Self> {
+        Self::start_over(prefix, port, Transport::Http).await
+    }
+
+    /// [`Self::start_with`] over `transport` (HTTPS, say).
+    pub async fn start_over(prefix: &str, port: u16, transport: Transport) -> std::io::Result<Self> {
         let prefix = normalize_prefix(prefix);
         let shared = Arc::new(Shared::new(format!("{prefix}/v3")));
-        let server = Server::start(router(shared.clone()), port).await?;
+        let server = Server::start_with(router(shared.clone()), port, transport).await?;
         // Links in responses point at the server, which only now has its port.
         let _ = shared.origin.set(server.base_url());
         Ok(Self { server, shared, prefix })

@@ -1,0 +1,257 @@
+//! Signing and the compile cache: nothing runs that was not verified, however
+//! the cache, the trust store or the component file was tampered with.
+
+use soar_host::exit;
+use soar_tests::harness::{HostEnv, component, trust_dir, workspace};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use wasmsign2::{KeyPair, Module};
+
+fn unsigned(name: &str) -> Vec<u8> {
+    std::fs::read(workspace().join("target/wasm32-wasip2/component").join(name)).unwrap()
+}
+
+/// A plugin directory with the signed cofense and threatconnect components, and
+/// an environment using it with `cache` as its compile cache.
+fn with_cache(cache: &Path) -> (HostEnv, tempfile::TempDir) {
+    let plugins = tempfile::tempdir().unwrap();
+    for name in ["cofense.wasm", "threatconnect.wasm"] {
+        std::fs::copy(component(name), plugins.path().join(name)).unwrap();
+    }
+    (HostEnv::with_plugins(plugins.path().to_path_buf()).with_cache(cache.to_path_buf()), plugins)
+}
+
+fn entries(cache: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(cache)
+        .map(|entries| {
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == extension)).collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn compiled_code_planted_under_another_components_name_is_never_run() {
+    let cache = tempfile::tempdir().unwrap();
+    let (env, _plugins) = with_cache(cache.path());
+    let run = env.run(&["actions", "threatconnect", "--json"]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let threatconnect_code = entries(cache.path(), "cwasm").remove(0);
+    let run = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!(run.json["name"], "cofense");
+    let cofense_entry = entries(cache.path(), "cwasm").into_iter().find(|p| *p != threatconnect_code).unwrap();
+
+    // The attacker's code, under the name the cofense component's digest maps to.
+    std::fs::copy(&threatconnect_code, &cofense_entry).unwrap();
+    let run = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.json["name"], "cofense", "the planted code must not run: {run:#?}");
+    assert!(run.stderr.contains("not the file this host compiled"), "{}", run.stderr);
+
+    // An entry planted with no index at all is ignored too.
+    std::fs::remove_file(cofense_entry.with_extension("index")).unwrap();
+    std::fs::copy(&threatconnect_code, &cofense_entry).unwrap();
+    let run = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!(run.json["name"], "cofense", "{run:#?}");
+}
+
+#[tokio::test]
+async fn a_cache_directory_others_can_write_to_is_not_used() {
+    let parent = tempfile::tempdir().unwrap();
+    let shared = parent.path().join("shared-cache");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (env, _plugins) = with_cache(&shared);
+    let run = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!((run.code, run.json["name"].as_str()), (0, Some("cofense")), "{run:#?}");
+    assert!(
+        run.stderr.contains("not using the compile cache") && run.stderr.contains("writable by every user"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0, "nothing may be written there");
+}
+
+#[tokio::test]
+async fn a_cache_entry_given_to_another_user_is_not_loaded() {
+    // Only root can give a file away; elsewhere the unit tests cover ownership.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let (env, _plugins) = with_cache(cache.path());
+    env.run(&["actions", "cofense", "--json"]).await;
+    let entry = entries(cache.path(), "cwasm").remove(0);
+    std::os::unix::fs::chown(&entry, Some(65534), Some(65534)).unwrap();
+    let run = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stderr.contains("ignoring compile cache entry"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_core_module_is_not_verified_as_a_component() {
+    let env = HostEnv::new();
+    let dir = tempfile::tempdir().unwrap();
+    // A core module (version 1, layer 0), signed by the trusted development key.
+    let core = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    let (secret, public) = dev_key();
+    let signed = soar_host::signing::sign(&core, &secret, &public).unwrap();
+    let file = dir.path().join("core.wasm");
+    std::fs::write(&file, signed).unwrap();
+    let run = env.run(&["verify", file.to_str().unwrap()]).await;
+    assert_eq!((run.code, run.json["verified"].as_bool()), (exit::CONNECTOR, Some(false)), "{run:#?}");
+    assert!(run.stderr.contains("core WebAssembly module, not a component"), "{}", run.stderr);
+}
+
+fn dev_key() -> (wasmsign2::SecretKey, wasmsign2::PublicKey) {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".config"));
+    let keys = config.join("soar/dev-signing");
+    (
+        wasmsign2::SecretKey::from_file(keys.join("dev.key")).unwrap(),
+        wasmsign2::PublicKey::from_file(keys.join("dev.pub")).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_signature_cut_back_at_a_delimiter_is_refused_unless_partial_ones_are_allowed() {
+    let (secret, public) = dev_key();
+    let module = Module::deserialize(&mut std::io::Cursor::new(unsigned("cofense.wasm"))).unwrap();
+    // Custom sections (names, producers) in groups of their own, as a publisher
+    // allowing them to be stripped later would sign.
+    let module = module.split(|section| !matches!(section, wasmsign2::Section::Custom(_))).unwrap();
+    let key_id = public.clone().attach_default_key_id().key_id().cloned();
+    let (signed, _) = secret.sign_multi(module, key_id.as_ref(), false, false).unwrap();
+    let delimiters: Vec<usize> =
+        signed.sections.iter().enumerate().filter(|(_, s)| s.is_signature_delimiter()).map(|(i, _)| i).collect();
+    assert!(delimiters.len() >= 2, "signed with extensions: {} delimiters", delimiters.len());
+    // Cut after the last-but-one delimiter: the file still parses, shorter.
+    let mut cut = signed.clone();
+    cut.sections.truncate(delimiters[delimiters.len() - 2] + 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, shortened) = (dir.path().join("whole.wasm"), dir.path().join("cut.wasm"));
+    signed.serialize_to_file(&whole).unwrap();
+    cut.serialize_to_file(&shortened).unwrap();
+
+    let env = HostEnv::new();
+    let run = env.run(&["verify", whole.to_str().unwrap()]).await;
+    assert_eq!(run.code, 0, "the whole file verifies: {run:#?}");
+    let run = env.run(&["verify", shortened.to_str().unwrap()]).await;
+    assert_eq!(run.code, exit::CONNECTOR, "{run:#?}");
+    assert!(run.stderr.contains("covers only part of it"), "{}", run.stderr);
+    let run = env.run(&["--allow-partial-signatures", "verify", shortened.to_str().unwrap()]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+}
+
+#[tokio::test]
+async fn a_world_writable_trust_directory_is_refused() {
+    let trust = tempfile::tempdir().unwrap();
+    std::fs::copy(trust_dir().join("dev.pub"), trust.path().join("dev.pub")).unwrap();
+    std::fs::set_permissions(trust.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let env = HostEnv::new().with_trust(trust.path());
+    let run = env.run(&["actions", "cofense"]).await;
+    assert_eq!(run.code, exit::CONNECTOR, "{run:#?}");
+    assert!(run.stderr.contains("writable by every user"), "{}", run.stderr);
+    // A key file others may write to is refused the same way.
+    std::fs::set_permissions(trust.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(trust.path().join("dev.pub"), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = env.run(&["actions", "cofense"]).await;
+    assert_eq!(run.code, exit::CONNECTOR, "{run:#?}");
+    assert!(run.stderr.contains("dev.pub") && run.stderr.contains("writable by every user"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_readme_in_the_trust_directory_is_skipped_with_a_warning() {
+    let trust = tempfile::tempdir().unwrap();
+    std::fs::copy(trust_dir().join("dev.pub"), trust.path().join("dev.pub")).unwrap();
+    std::fs::write(trust.path().join("README"), "Put publishers' keys here.\n").unwrap();
+    let env = HostEnv::new().with_trust(trust.path());
+    let run = env.run(&["actions", "cofense"]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stderr.contains("skipping") && run.stderr.contains("README"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_component_signed_by_another_trusted_key_does_not_silently_replace_the_installed_one() {
+    let plugins = tempfile::tempdir().unwrap();
+    let trust = tempfile::tempdir().unwrap();
+    std::fs::copy(trust_dir().join("dev.pub"), trust.path().join("dev.pub")).unwrap();
+    let other = KeyPair::generate();
+    other.pk.to_file(trust.path().join("other.pub")).unwrap();
+    let env = HostEnv::with_plugins(plugins.path().to_path_buf()).with_trust(trust.path());
+    let run = env.run(&["plugin", "install", component("cofense.wasm").to_str().unwrap()]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let installed = std::fs::read(plugins.path().join("cofense.wasm")).unwrap();
+
+    let by_other = tempfile::tempdir().unwrap();
+    let file = by_other.path().join("cofense.wasm");
+    std::fs::write(&file, soar_host::signing::sign(&unsigned("cofense.wasm"), &other.sk, &other.pk).unwrap()).unwrap();
+    let run = env.run(&["plugin", "install", file.to_str().unwrap()]).await;
+    assert_eq!(run.code, exit::CONNECTOR, "{run:#?}");
+    let (dev_id, other_id) = (dev_key_id(), soar_host::signing::key_id_of(&other.pk));
+    assert!(
+        run.stderr.contains(&dev_id) && run.stderr.contains(&other_id) && run.stderr.contains("--replace"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(plugins.path().join("cofense.wasm")).unwrap(), installed, "the installed one stays");
+
+    let run = env.run(&["plugin", "install", file.to_str().unwrap(), "--replace"]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(std::fs::read(plugins.path().join("cofense.wasm")).unwrap(), std::fs::read(&file).unwrap());
+}
+
+fn dev_key_id() -> String {
+    soar_host::signing::key_id_of(&dev_key().1)
+}
+
+#[tokio::test]
+async fn a_signed_component_named_with_dot_dot_cannot_escape_the_plugin_directory() {
+    let mut bytes = unsigned("sandbox_probe.wasm");
+    let (from, to) = (b"sandbox_probe", b"../escaped-xx");
+    let mut patched = 0;
+    let mut at = 0;
+    while let Some(found) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        bytes[at + found..at + found + to.len()].copy_from_slice(to);
+        at += found + to.len();
+        patched += 1;
+    }
+    assert!(patched > 0);
+    let (secret, public) = dev_key();
+    let signed = soar_host::signing::sign(&bytes, &secret, &public).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let plugins = root.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let file = root.path().join("evil.wasm");
+    std::fs::write(&file, signed).unwrap();
+    let env = HostEnv::with_plugins(plugins.clone());
+    let run = env.run(&["plugin", "install", file.to_str().unwrap()]).await;
+    assert_eq!(run.code, exit::CONNECTOR, "{run:#?}");
+    assert!(run.stderr.contains("not a valid connector name"), "{}", run.stderr);
+    assert!(!root.path().join("escaped-xx.wasm").exists(), "a file landed outside the plugin directory");
+    assert_eq!(std::fs::read_dir(&plugins).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn soar_allow_unsigned_takes_the_usual_spellings() {
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::write(plugins.path().join("cofense.wasm"), unsigned("cofense.wasm")).unwrap();
+    let env = HostEnv::with_plugins(plugins.path().to_path_buf());
+    for (value, code) in
+        [("1", 0), ("true", 0), ("yes", 0), ("0", exit::CONNECTOR), ("false", exit::CONNECTOR), ("no", exit::CONNECTOR)]
+    {
+        let output =
+            env.command().env("SOAR_ALLOW_UNSIGNED", value).args(["actions", "cofense"]).output().await.unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "SOAR_ALLOW_UNSIGNED={value}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let output = env.command().env("SOAR_ALLOW_UNSIGNED", "maybe").args(["actions", "cofense"]).output().await.unwrap();
+    assert_eq!(output.status.code(), Some(exit::INVALID_INPUT));
+}
