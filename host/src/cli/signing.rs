@@ -138,7 +138,12 @@ pub fn verify(global: &Global, args: VerifyArgs) -> i32 {
     let component = std::fs::read(&args.input).map_err(|err| format!("{}: {err}", args.input.display()));
     let (store, component) = match (store, component) {
         (Ok(store), Ok(component)) => (store, component),
-        (Err(message), _) | (_, Err(message)) => {
+        (Err(message), _) => {
+            // Trusted keys another user could change: nothing is verified.
+            report_error(&message);
+            return exit::CONNECTOR;
+        }
+        (_, Err(message)) => {
             report_error(&message);
             return exit::INVALID_INPUT;
         }
