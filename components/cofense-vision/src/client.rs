@@ -99,7 +99,7 @@ pub fn status_error(response: &Response) -> ActionError {
         format!(
             "Error from server. Status code: {}, Data from server: {}{}",
             response.status,
-            response.text(),
+            response.quoted_text(),
             response.retries_note()
         ),
     )

@@ -28,13 +28,25 @@ pub fn flag(name: &str, default: bool) -> Result<bool, ActionError> {
 
 /// A positive integer configuration variable, or `default` when unset.
 pub fn positive_integer(name: &str, default: u32) -> Result<u32, ActionError> {
+    positive_integer_at_most(name, default, u32::MAX)
+}
+
+/// A positive integer configuration variable of at most `max`, or `default`
+/// when unset.
+pub fn positive_integer_at_most(name: &str, default: u32, max: u32) -> Result<u32, ActionError> {
     let Some(value) = get(name) else { return Ok(default) };
-    crate::validate::parse_integer(&value).filter(|n| *n > 0).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
-        ActionError::invalid_config(
+    let number = crate::validate::parse_integer(&value).filter(|n| *n > 0).and_then(|n| u32::try_from(n).ok());
+    match number {
+        Some(number) if number <= max => Ok(number),
+        Some(_) => Err(ActionError::invalid_config(
+            name,
+            format!("Please provide a positive, non zero integer of at most {max} in config parameter \"{name}\""),
+        )),
+        None => Err(ActionError::invalid_config(
             name,
             format!("Please provide a positive, non zero integer in config parameter \"{name}\""),
-        )
-    })
+        )),
+    }
 }
 
 /// The asset's `base_url`, parsed.

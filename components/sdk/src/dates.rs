@@ -63,7 +63,8 @@ pub fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
     }
     let (naive, offset) = split_offset(text);
     let local = parse_naive(naive)?;
-    Some((local - TimeDelta::seconds(offset.local_minus_utc().into())).and_utc())
+    // Checked: a date at the edge of the calendar with an offset must not overflow.
+    Some(local.checked_sub_signed(TimeDelta::seconds(offset.local_minus_utc().into()))?.and_utc())
 }
 
 /// Formats as `2022-04-17T14:05:44.000000Z` (six fractional digits).

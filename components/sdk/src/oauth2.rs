@@ -101,7 +101,7 @@ impl ClientCredentials {
                 format!(
                     "Token generation failed. Status code: {}, Data from server: {}",
                     response.status,
-                    response.text()
+                    response.quoted_text()
                 ),
             ));
         };
@@ -148,6 +148,6 @@ impl ClientCredentials {
 fn unauthorized(response: &Response) -> ActionError {
     ActionError::vendor(
         Some(401),
-        format!("Error from server. Status code: 401, Data from server: {}", response.text()),
+        format!("Error from server. Status code: 401, Data from server: {}", response.quoted_text()),
     )
 }

@@ -5,23 +5,35 @@ use serde_json::{Map, Value, json};
 use soar_sdk::ingest::{Artifact, Container};
 use soar_sdk::validate::{self, HashKind};
 
-/// One container per indicator, identified by the indicator id.
-pub fn container(indicator: &Value) -> Container {
+/// One container per indicator, identified by `id` (see [`identifier`]).
+pub fn container(indicator: &Value, id: &str) -> Container {
     Container {
         name: summary(indicator),
         description: "Ingested indicator from ThreatConnect".to_string(),
-        source_data_identifier: identifier(indicator),
+        source_data_identifier: id.to_string(),
         label: None,
         severity: None,
         data: Some(indicator.to_string()),
     }
 }
 
-/// The indicator id as text.
-pub fn identifier(indicator: &Value) -> String {
+/// The indicator id as the container's source data identifier, or why there is
+/// no usable one. ThreatConnect ids are integers: a number is its decimal text.
+/// A string id is taken as it is, except one that reads as a number (`"1"`),
+/// which would be mistaken for the indicator whose id is that number, one that
+/// is empty, and one that held invalid Unicode (a lone surrogate, read as
+/// U+FFFD), which no longer says which indicator it was.
+pub fn identifier(indicator: &Value) -> Result<String, &'static str> {
     match &indicator["id"] {
-        Value::String(id) => id.clone(),
-        other => other.to_string(),
+        Value::Number(id) => Ok(id.to_string()),
+        Value::String(id) if id.trim().is_empty() => Err("its id is empty"),
+        Value::String(id) if id.trim().parse::<f64>().is_ok() => {
+            Err("its id is a string that reads as a number, and would be mistaken for that number's indicator")
+        }
+        Value::String(id) if id.contains('\u{FFFD}') => Err("its id is not valid Unicode"),
+        Value::String(id) => Ok(id.clone()),
+        Value::Null => Err("it has no id"),
+        _ => Err("its id is neither a number nor a string"),
     }
 }
 
@@ -41,7 +53,7 @@ fn is_format_character(c: char) -> bool {
 
 /// The artifact of an indicator: its type's CEF fields plus dates, rating,
 /// confidence and file hashes.
-pub fn artifact(indicator: &Value) -> Artifact {
+pub fn artifact(indicator: &Value, id: &str) -> Artifact {
     let summary = summary(indicator);
     let kind = indicator["type"].as_str().unwrap_or_default().to_ascii_lowercase();
     let mut cef = Map::new();
@@ -138,7 +150,7 @@ pub fn artifact(indicator: &Value) -> Artifact {
         name: name.to_string(),
         label: "event".to_string(),
         type_: indicator["type"].as_str().unwrap_or("indicator").to_string(),
-        source_data_identifier: identifier(indicator),
+        source_data_identifier: id.to_string(),
         cef: Value::Object(cef).to_string(),
         cef_types: Value::Object(types).to_string(),
     }
@@ -177,7 +189,7 @@ mod tests {
     fn artifact_of(kind: &str, summary: &str) -> (String, Value, Value) {
         let indicator = json!({"id": 7, "type": kind, "summary": summary, "dateAdded": "2024-01-02T03:04:05Z",
             "lastModified": "2024-01-03T03:04:05Z", "rating": 3.0, "confidence": 0});
-        let artifact = artifact(&indicator);
+        let artifact = artifact(&indicator, &identifier(&indicator).unwrap());
         (
             artifact.name,
             serde_json::from_str(&artifact.cef).unwrap(),
@@ -220,9 +232,9 @@ mod tests {
 
     #[test]
     fn files_carry_every_hash() {
-        let indicator = json!({"id": "9", "type": "File", "summary": "A : B : C", "md5": "d41d8cd98f00b204e9800998ecf8427e",
+        let indicator = json!({"id": 9, "type": "File", "summary": "A : B : C", "md5": "d41d8cd98f00b204e9800998ecf8427e",
             "sha1": "da39a3ee5e6b4b0d3255bfef95601890afd80709", "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"});
-        let artifact = artifact(&indicator);
+        let artifact = artifact(&indicator, &identifier(&indicator).unwrap());
         let cef: Value = serde_json::from_str(&artifact.cef).unwrap();
         assert_eq!(artifact.name, "File Artifact");
         assert_eq!(cef["fileHashSha1"], "da39a3ee5e6b4b0d3255bfef95601890afd80709");
@@ -234,6 +246,23 @@ mod tests {
     #[test]
     fn format_characters_are_stripped() {
         let indicator = json!({"id": 1, "type": "Host", "summary": "evil\u{200B}.example.com"});
-        assert_eq!(container(&indicator).name, "evil.example.com");
+        assert_eq!(container(&indicator, "1").name, "evil.example.com");
+    }
+
+    #[test]
+    fn only_usable_ids_identify_containers() {
+        assert_eq!(identifier(&json!({"id": 12})), Ok("12".to_string()));
+        assert_eq!(identifier(&json!({"id": "abc-1"})), Ok("abc-1".to_string()));
+        for bad in [
+            json!({}),
+            json!({"id": null}),
+            json!({"id": ""}),
+            json!({"id": "1"}),
+            json!({"id": " 2.0"}),
+            json!({"id": [1]}),
+            json!({"id": "x\u{fffd}y"}),
+        ] {
+            assert!(identifier(&bad).is_err(), "{bad}");
+        }
     }
 }

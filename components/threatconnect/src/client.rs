@@ -51,20 +51,59 @@ impl ThreatConnect {
 
     /// Reads every page of a list endpoint (`resultStart` advanced while the API
     /// reports a `next` page) and returns the whole `data`, in order.
+    ///
+    /// A server that keeps linking pages is stopped: no more pages than its
+    /// `count` allows (or [`MAX_PAGES`] without one), and never the same page
+    /// twice.
     pub fn all_pages(&self, request: &Request) -> Result<Vec<Value>, ActionError> {
         let mut data = Vec::new();
         let mut start = 0u64;
-        loop {
+        let mut previous: Option<PageKey> = None;
+        let mut allowed = MAX_PAGES;
+        for pages in 1.. {
             let page = self.call(&request.clone().query("resultStart", start).query("resultLimit", MAX_PAGE))?;
             let items = page["data"].as_array().cloned().unwrap_or_default();
-            let got = items.len() as u64;
-            data.extend(items);
-            if page.get("next").is_none_or(Value::is_null) || got == 0 {
+            if pages == 1
+                && let Some(count) = page["count"].as_u64()
+            {
+                allowed = count.div_ceil(MAX_PAGE.into()).max(1);
+            }
+            let key = PageKey::of(&items);
+            if items.is_empty() || page.get("next").is_none_or(Value::is_null) {
+                data.extend(items);
                 return Ok(data);
             }
-            start += got;
+            if previous.as_ref() == Some(&key) {
+                return Err(paging_error(format!("it returned the same page twice (at resultStart {start})")));
+            }
+            if pages >= allowed {
+                return Err(paging_error(format!("it still links a next page after {pages} pages of {MAX_PAGE}")));
+            }
+            start = start.saturating_add(items.len() as u64);
+            data.extend(items);
+            previous = Some(key);
         }
+        unreachable!("the loop returns")
     }
+}
+
+/// The most pages a list without `count` is followed for.
+pub const MAX_PAGES: u64 = 100;
+
+/// What tells one page from another: its first and last ids.
+#[derive(PartialEq, Eq)]
+struct PageKey(Value, Value);
+
+impl PageKey {
+    fn of(items: &[Value]) -> Self {
+        let id = |item: Option<&Value>| item.map_or(Value::Null, |item| item["id"].clone());
+        Self(id(items.first()), id(items.last()))
+    }
+}
+
+/// ThreatConnect's paging cannot be trusted; `why` says what it did.
+pub fn paging_error(why: String) -> ActionError {
+    ActionError::vendor(None, format!("ThreatConnect's paging is inconsistent: {why}; stopped reading"))
 }
 
 /// The API root under the base URL: the sandbox instance serves the API under
@@ -85,14 +124,14 @@ pub fn json_body(response: &Response) -> Result<Value, ActionError> {
         Payload::Empty if ok => Err(vendor("The server returned an unexpected empty response".into())),
         Payload::Json(_) => Err(vendor(format!(
             "Error from server, Status Code: {status} data returned: {}{}",
-            response.text(),
+            response.quoted_text(),
             response.retries_note()
         ))),
         Payload::BadJson(_) => Err(vendor("Unable to parse response as JSON".into())),
         Payload::Html(text) => Err(vendor(format!("Status Code: {status}. Data from server:\n{text}\n"))),
         Payload::Empty | Payload::Other(_) => Err(vendor(format!(
             "Can't process response from server. Status Code: {status} Data from server: {}",
-            response.text()
+            response.quoted_text()
         ))),
     }
 }

@@ -57,7 +57,11 @@ impl VaultStore {
     pub fn begin(&self, expected_size: Option<u64>, limit: u64) -> io::Result<VaultWriter> {
         let tmp = self.root.join("tmp");
         private_dir(&tmp)?;
-        let file = tempfile::Builder::new().prefix("download-").tempfile_in(&tmp)?;
+        remove_abandoned(&tmp);
+        let file = tempfile::Builder::new().prefix(DOWNLOAD_PREFIX).tempfile_in(&tmp)?;
+        // Held while the download runs (and released by the kernel if the
+        // process dies): it tells a live download from an abandoned one.
+        file.as_file().lock()?;
         let reserve =
             expected_size.filter(|size| *size <= limit && free_space(&tmp).is_some_and(|free| *size < free / 2));
         VaultWriter::start(file, reserve)
@@ -154,6 +158,36 @@ impl VaultStore {
         };
         write_atomic(&counter, (id + 1).to_string().as_bytes())?;
         Ok(id)
+    }
+}
+
+/// Temporary download files are named `download-…` in `vault/tmp`.
+const DOWNLOAD_PREFIX: &str = "download-";
+/// A temporary file younger than this is never removed as abandoned: its
+/// writer may not have locked it yet.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Removes the temporary files of downloads whose process died (`kill -9`, a
+/// power cut): a file nobody holds the lock of, older than [`ABANDONED_AFTER`].
+/// A download in progress in another process holds its lock and is left alone.
+fn remove_abandoned(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else { return };
+    for entry in entries.flatten() {
+        let is_download = entry.file_name().to_str().is_some_and(|name| name.starts_with(DOWNLOAD_PREFIX));
+        let old_enough = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .is_ok_and(|modified| modified.elapsed().is_ok_and(|age| age >= ABANDONED_AFTER));
+        if !is_download || !old_enough {
+            continue;
+        }
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(entry.path()) else { continue };
+        if file.try_lock().is_ok() {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => tracing::info!("removed the abandoned download {}", entry.path().display()),
+                Err(err) => tracing::warn!("cannot remove the abandoned download {}: {err}", entry.path().display()),
+            }
+        }
     }
 }
 
@@ -427,6 +461,24 @@ mod tests {
                 proptest::prop_assert_eq!(path.parent(), Some(Path::new("/vault")));
             }
         }
+    }
+
+    #[test]
+    fn abandoned_downloads_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = VaultStore::new(dir.path());
+        let live = vault.begin(None, u64::MAX).unwrap();
+        let tmp = dir.path().join("vault/tmp");
+        let abandoned = tmp.join(format!("{DOWNLOAD_PREFIX}abandoned"));
+        std::fs::write(&abandoned, b"left by a killed process").unwrap();
+        let old = std::time::SystemTime::now() - ABANDONED_AFTER * 2;
+        for entry in std::fs::read_dir(&tmp).unwrap().flatten() {
+            std::fs::File::options().write(true).open(entry.path()).unwrap().set_modified(old).unwrap();
+        }
+        let next = vault.begin(None, u64::MAX).unwrap();
+        assert!(!abandoned.exists(), "the abandoned file is removed");
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 2, "the live download and the new one stay");
+        drop((live, next));
     }
 
     #[test]

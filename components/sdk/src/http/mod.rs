@@ -316,6 +316,7 @@ pub enum HttpError {
 
 impl HttpError {
     fn from_code(code: ErrorCode, url: &str) -> Self {
+        let url = &quoted(url);
         let describe = |what: &str| HttpError::Connection(format!("{what} ({url})"));
         match code {
             ErrorCode::HttpRequestDenied => HttpError::Denied(format!(
@@ -353,6 +354,22 @@ impl From<HttpError> for ActionError {
             other => ActionError::connection(other.to_string()),
         }
     }
+}
+
+/// The longest part of a URL or vendor text an error message quotes.
+pub const MAX_QUOTED: usize = 2048;
+
+/// `text`, cut to [`MAX_QUOTED`] bytes (at a character boundary) with a note of
+/// how much was left out: a vendor or a user's huge value must not flood errors.
+pub fn quoted(text: &str) -> String {
+    if text.len() <= MAX_QUOTED {
+        return text.to_string();
+    }
+    let mut end = MAX_QUOTED;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &text[..end], text.len() - end)
 }
 
 fn wait(future: &FutureIncomingResponse) -> Result<IncomingResponse, ErrorCode> {

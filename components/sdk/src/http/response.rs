@@ -115,14 +115,28 @@ impl Response {
         self.body.iter().all(u8::is_ascii_whitespace)
     }
 
+    /// The body as text for an error message: cut to
+    /// [`MAX_QUOTED`](super::MAX_QUOTED) bytes.
+    pub fn quoted_text(&self) -> String {
+        super::quoted(&self.text())
+    }
+
     /// The body as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    /// The body parsed as JSON.
+    /// The body parsed as JSON. A lone UTF-16 surrogate escape (`"x\ud800y"`),
+    /// which JSON allows to be written but no string can hold, is read as U+FFFD
+    /// instead of failing the whole document.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(&self.body)
+        match serde_json::from_slice(&self.body) {
+            Err(err) if err.is_syntax() || err.is_data() => match repair_lone_surrogates(&self.body) {
+                Some(repaired) => serde_json::from_slice(&repaired),
+                None => Err(err),
+            },
+            result => result,
+        }
     }
 
     /// The body, classified by its `Content-Type` the way the reference
@@ -137,9 +151,9 @@ impl Response {
                 Err(err) => Payload::BadJson(err.to_string()),
             }
         } else if content_type.contains("html") {
-            Payload::Html(strip_html(&self.text()))
+            Payload::Html(super::quoted(&strip_html(&self.text())))
         } else {
-            Payload::Other(self.text())
+            Payload::Other(self.quoted_text())
         }
     }
 }
@@ -184,6 +198,45 @@ fn strip_html(html: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `body` with every `\uD800`-`\uDFFF` escape that is not half of a valid
+/// surrogate pair replaced by `\uFFFD`, or `None` if there is none.
+fn repair_lone_surrogates(body: &[u8]) -> Option<Vec<u8>> {
+    let unit_at = |at: usize| -> Option<u16> {
+        let hex = body.get(at..at + 6).filter(|b| b.starts_with(b"\\u"))?;
+        u16::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let mut out = Vec::with_capacity(body.len());
+    let (mut at, mut repaired) = (0, false);
+    while at < body.len() {
+        if body[at] == b'\\' {
+            // An escaped backslash is not the start of an escape.
+            if body.get(at + 1) == Some(&b'\\') {
+                out.extend_from_slice(b"\\\\");
+                at += 2;
+                continue;
+            }
+            if let Some(unit) = unit_at(at) {
+                let high = (0xD800..0xDC00).contains(&unit);
+                let low = (0xDC00..0xE000).contains(&unit);
+                if high && unit_at(at + 6).is_some_and(|next| (0xDC00..0xE000).contains(&next)) {
+                    out.extend_from_slice(&body[at..at + 12]);
+                    at += 12;
+                    continue;
+                }
+                if high || low {
+                    out.extend_from_slice(b"\\uFFFD");
+                    repaired = true;
+                    at += 6;
+                    continue;
+                }
+            }
+        }
+        out.push(body[at]);
+        at += 1;
+    }
+    repaired.then_some(out)
+}
+
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
@@ -197,6 +250,15 @@ mod tests {
         let response = |attempts| Response { status: 500, headers: Vec::new(), body: Vec::new(), attempts };
         assert_eq!(response(1).retries_note(), "");
         assert_eq!(response(4).retries_note(), " (after 4 attempts)");
+    }
+
+    #[test]
+    fn lone_surrogates_do_not_spoil_the_document() {
+        let response = |body: &str| Response { status: 200, headers: Vec::new(), body: body.into(), attempts: 1 };
+        let value: serde_json::Value =
+            response(r#"{"a": "x\ud800y", "b": "\ud83d\ude00", "c": "\\ud800", "d": "\udc00"}"#).json().unwrap();
+        assert_eq!(value, serde_json::json!({"a": "x\u{fffd}y", "b": "\u{1f600}", "c": "\\ud800", "d": "\u{fffd}"}));
+        assert!(response("{\"a\": ").json::<serde_json::Value>().is_err());
     }
 
     #[test]

@@ -15,6 +15,9 @@ impl BaseUrl {
     /// Parses `https://host[:port][/prefix]`; a trailing `/` is dropped.
     pub fn parse(url: &str) -> Result<Self, String> {
         let url = url.trim();
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("it must not contain spaces or control characters".into());
+        }
         let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
             (true, rest)
         } else if let Some(rest) = url.strip_prefix("http://") {
@@ -184,5 +187,6 @@ mod tests {
         assert_eq!(BaseUrl::parse("http://127.0.0.1:8080").unwrap().prefix(), "");
         assert!(BaseUrl::parse("ftp://x").is_err());
         assert!(BaseUrl::parse("https://").is_err());
+        assert!(BaseUrl::parse("https://x.example/a b").is_err());
     }
 }

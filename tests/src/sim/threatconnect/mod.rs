@@ -156,6 +156,11 @@ impl ThreatConnectSim {
         self.shared.auth_failures.load(Ordering::SeqCst)
     }
 
+    /// Makes the indicator list misbehave as `hostility` says (from the next request on).
+    pub fn set_hostility(&self, hostility: Hostility) {
+        *self.shared.hostility.lock().expect("hostility lock") = hostility;
+    }
+
     /// Shifts the simulator's clock (to test the timestamp window).
     pub fn set_clock_offset(&self, offset: chrono::Duration) {
         *self.shared.clock_offset.lock().expect("clock lock") = offset;
@@ -185,6 +190,22 @@ struct Shared {
     clock_offset: Mutex<chrono::Duration>,
     auth_failures: AtomicUsize,
     store: Mutex<Store>,
+    hostility: Mutex<Hostility>,
+}
+
+/// Ways the indicator list can misbehave, as a hostile or broken ThreatConnect
+/// would, for testing that a client does not trust what it is told.
+#[derive(Debug, Clone, Default)]
+pub struct Hostility {
+    /// Report this `count` instead of the real one; `Some(None)` leaves it out.
+    pub count: Option<Option<u64>>,
+    /// List oldest first, whatever `sorting` asks.
+    pub oldest_first: bool,
+    /// Always link a `next` page; past the end, serve the last page again.
+    pub endless: bool,
+    /// Text replacements applied to every list response body as sent (to
+    /// send what serde cannot: a lone surrogate, an id of another type...).
+    pub rewrites: Vec<(String, String)>,
 }
 
 impl Shared {
@@ -205,6 +226,7 @@ impl Shared {
             clock_offset: Mutex::new(chrono::Duration::zero()),
             auth_failures: AtomicUsize::new(0),
             store: Mutex::new(store),
+            hostility: Mutex::default(),
         }
     }
 
@@ -372,27 +394,48 @@ async fn list_indicators(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::parse(&Params::of(&uri), &shared)?;
+    let hostility = shared.hostility.lock().expect("hostility lock").clone();
     let (count, data) = {
         let store = shared.store();
-        let hits = store.select(&request.selection);
-        let page = hits.iter().skip(request.start).take(request.limit);
+        let mut hits = store.select(&request.selection);
+        if hostility.oldest_first {
+            hits.reverse();
+        }
+        let start = if hostility.endless && request.start >= hits.len() {
+            hits.len().saturating_sub(request.limit)
+        } else {
+            request.start
+        };
+        let page = hits.iter().skip(start).take(request.limit);
         (hits.len(), page.map(|indicator| indicator.to_json(request.fields, shared.origin())).collect::<Vec<_>>())
     };
     let mut body = Map::new();
     body.insert("data".into(), data.into());
-    body.insert("count".into(), count.into());
+    match hostility.count {
+        None => {
+            body.insert("count".into(), count.into());
+        }
+        Some(Some(reported)) => {
+            body.insert("count".into(), reported.into());
+        }
+        Some(None) => {}
+    }
     let link = |start: usize| {
         let origin = link_origin(&headers, &shared);
         page_link(&origin, uri.path(), uri.query().unwrap_or_default(), start, request.limit)
     };
-    if request.start.saturating_add(request.limit) < count {
+    if hostility.endless || request.start.saturating_add(request.limit) < count {
         body.insert("next".into(), link(request.start + request.limit).into());
     }
     if request.start > 0 {
         body.insert("prev".into(), link(request.start.saturating_sub(request.limit)).into());
     }
     body.insert("status".into(), "Success".into());
-    Ok(json_response(StatusCode::OK, &Value::Object(body)))
+    let mut text = Value::Object(body).to_string();
+    for (from, to) in &hostility.rewrites {
+        text = text.replace(from.as_str(), to);
+    }
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], text).into_response())
 }
 
 /// Where paging links point: the host the client addressed, so that they work however it reached us.

@@ -223,3 +223,60 @@ async fn keygen_and_sign_with_relative_paths_succeed_and_write_both_keys() {
     assert!(!output.status.success());
     assert!(!dir.path().join("second.key").exists(), "a secret key without its public key was left");
 }
+
+/// The temporary download files in the vault.
+fn downloads_in_progress(data_dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(data_dir.join("vault/tmp")).map_or_else(
+        |_| Vec::new(),
+        |entries| entries.flatten().map(|e| e.path()).filter(|p| !p.to_string_lossy().ends_with(".lock")).collect(),
+    )
+}
+
+/// Waits (at most 10 s) until `count` downloads are in progress.
+async fn wait_for_downloads(data_dir: &Path, count: usize) -> Vec<std::path::PathBuf> {
+    let started = Instant::now();
+    loop {
+        let found = downloads_in_progress(data_dir);
+        if found.len() >= count || started.elapsed() > Duration::from_secs(10) {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_killed_with_sigkill_leaves_no_debris_after_the_next_vault_use() {
+    let vendor = HostileServer::start().await;
+    vendor.issue_tokens("/uaa/oauth/token");
+    // 40 MiB declared, sent a byte a second: the host reserves the space and waits.
+    vendor.on("/api/v4/attachment", Behaviour::SlowBody { millis: 1000, total: 40 << 20 });
+    vendor.on("/api/v4/download/logs", Behaviour::Json { status: 200, body: "log contents".into() });
+    let env = HostEnv::new();
+    let asset = cofense_asset(&env, "vision.toml", &vendor.base_url(), CofenseSim::CLIENT_SECRET);
+    let attachment = ["invoke", "cofense", "get-message-attachment", "--asset", asset.to_str().unwrap(), "--param"];
+    let md5 = format!("md5={}", "a".repeat(32));
+    let spawn = || {
+        let mut command = env.command();
+        command.args(attachment).args([md5.as_str(), "--param", "filename=slow.bin"]);
+        command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        command.spawn().unwrap()
+    };
+    let mut killed = spawn();
+    let left = wait_for_downloads(&env.data_dir(), 1).await;
+    assert_eq!(left.len(), 1, "the download started");
+    killed.start_kill().unwrap();
+    killed.wait().await.unwrap();
+    assert!(left[0].exists(), "kill -9 leaves the temporary file behind");
+    // Another download is in progress in another process while the vault is next used.
+    let mut live = spawn();
+    let both = wait_for_downloads(&env.data_dir(), 2).await;
+    assert_eq!(both.len(), 2);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+
+    env.invoke("cofense", "download-logs", &asset, &[]).await.success();
+    let remaining = downloads_in_progress(&env.data_dir());
+    assert!(!left[0].exists(), "the abandoned file is removed");
+    assert_eq!(remaining.len(), 1, "the live download is untouched: {remaining:?}");
+    live.start_kill().unwrap();
+    live.wait().await.unwrap();
+}

@@ -3,6 +3,7 @@
 
 mod actions;
 mod faults;
+mod hostile;
 mod poll;
 mod validation;
 

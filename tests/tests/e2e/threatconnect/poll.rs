@@ -11,18 +11,18 @@ use soar_tests::sim::{Fault, FaultRule};
 use std::collections::BTreeMap;
 
 /// A simulator with no indicators, and an asset with `extra` configuration.
-async fn empty(extra: &str) -> Tc {
+pub(super) async fn empty(extra: &str) -> Tc {
     let sim = ThreatConnectSim::start().await.unwrap();
     sim.clear_indicators();
     Tc::with_sim(sim, extra)
 }
 
-fn stamp(time: chrono::DateTime<Utc>) -> String {
+pub(super) fn stamp(time: chrono::DateTime<Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Adds `count` Address indicators added at `when`; returns their ids.
-fn add_addresses(tc: &Tc, count: u32, when: chrono::DateTime<Utc>, first_octet: u32) -> Vec<String> {
+pub(super) fn add_addresses(tc: &Tc, count: u32, when: chrono::DateTime<Utc>, first_octet: u32) -> Vec<String> {
     (0..count)
         .map(|i| {
             let indicator = tc.sim.add_indicator(json!({"type": "Address", "summary": format!("{first_octet}.0.{}.{}", i / 250, i % 250), "dateAdded": stamp(when)}));
@@ -33,7 +33,7 @@ fn add_addresses(tc: &Tc, count: u32, when: chrono::DateTime<Utc>, first_octet: 
 
 /// Every container in the host's store, by source data identifier, with its
 /// artifacts.
-async fn containers(tc: &Tc) -> BTreeMap<String, Value> {
+pub(super) async fn containers(tc: &Tc) -> BTreeMap<String, Value> {
     let run = tc.env.run(&["containers", "export", "--connector", "threatconnect", "--asset", "tc"]).await;
     assert_eq!(run.code, 0, "{run:#?}");
     let items: Vec<Value> = serde_json::from_str(&run.stdout).unwrap_or_else(|err| panic!("{err}: {}", run.stdout));
@@ -45,7 +45,7 @@ async fn containers(tc: &Tc) -> BTreeMap<String, Value> {
     by_id
 }
 
-fn checkpoint(tc: &Tc) -> Value {
+pub(super) fn checkpoint(tc: &Tc) -> Value {
     let state = std::fs::read(tc.env.data_dir().join("state/threatconnect/tc.json")).expect("the poll wrote state");
     serde_json::from_slice::<Value>(&state).unwrap()["poll_checkpoint"].clone()
 }
