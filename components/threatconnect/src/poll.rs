@@ -55,16 +55,37 @@ struct Position {
     last: DateTime<Utc>,
     last_text: String,
     ids: HashSet<String>,
+    /// Changed since it was last saved (or never saved): a poll that finds
+    /// nothing new does not rewrite a large checkpoint page after page.
+    dirty: bool,
 }
 
 impl Position {
-    fn of(checkpoint: Checkpoint, default_start: DateTime<Utc>) -> Self {
-        match dates::parse_utc(&checkpoint.last_date_time) {
-            Some(last) => {
-                Self { last, last_text: dates::format_seconds(&last), ids: checkpoint.ids.into_iter().collect() }
-            }
-            None => Self { last: default_start, last_text: dates::format_seconds(&default_start), ids: HashSet::new() },
+    fn of(checkpoint: Option<Checkpoint>, default_start: DateTime<Utc>) -> Self {
+        let last = checkpoint.as_ref().and_then(|checkpoint| dates::parse_utc(&checkpoint.last_date_time));
+        match (checkpoint, last) {
+            (Some(checkpoint), Some(last)) => Self {
+                last,
+                last_text: dates::format_seconds(&last),
+                ids: checkpoint.ids.into_iter().collect(),
+                dirty: false,
+            },
+            _ => Self {
+                last: default_start,
+                last_text: dates::format_seconds(&default_start),
+                ids: HashSet::new(),
+                dirty: true,
+            },
         }
+    }
+
+    /// Saves the checkpoint if it changed.
+    fn save(&mut self) -> Result<(), ActionError> {
+        if self.dirty {
+            state::set(CHECKPOINT, &self.checkpoint())?;
+            self.dirty = false;
+        }
+        Ok(())
     }
 
     fn checkpoint(&self) -> Checkpoint {
@@ -79,9 +100,10 @@ impl Position {
 
     fn advance(&mut self, added: DateTime<Utc>, added_text: String, id: String) {
         if added_text == self.last_text {
-            self.ids.insert(id);
+            self.dirty |= self.ids.insert(id);
         } else if added > self.last {
             (self.last, self.last_text, self.ids) = (added, added_text, HashSet::from([id]));
+            self.dirty = true;
         }
     }
 }
@@ -110,10 +132,7 @@ pub fn on_poll(poll_now: Option<bool>, container_count: Option<u32>) -> ActionOu
     // The current second is left to the next poll: indicators may still be added to it.
     let end = now.checked_sub_signed(TimeDelta::seconds(1)).ok_or_else(clock)?;
     let saved: Option<Checkpoint> = if poll_now { None } else { state::get(CHECKPOINT)? };
-    let mut position = Position::of(
-        saved.unwrap_or_else(|| Checkpoint { last_date_time: String::new(), ids: Vec::new() }),
-        default_start,
-    );
+    let mut position = Position::of(saved, default_start);
     let start = position.last;
 
     let window = tc.request(Method::Get, "indicators").query(
@@ -146,14 +165,15 @@ pub fn on_poll(poll_now: Option<bool>, container_count: Option<u32>) -> ActionOu
             ingest_one(indicator, added, (start, end), &mut position, &mut tally)?;
         }
         if !poll_now {
-            state::set(CHECKPOINT, &position.checkpoint())?;
+            position.save()?;
         }
         remaining = first;
         log::progress(&format!("{} new indicators ingested", tally.containers));
     }
     if !poll_now {
-        // Also when nothing was new: the next poll always has a start time.
-        state::set(CHECKPOINT, &position.checkpoint())?;
+        // A first poll saves one even when nothing was new: the next poll
+        // always has a start time.
+        position.save()?;
     }
     let mut output = Output::new()
         .summary("containers_created", tally.containers)
