@@ -5,6 +5,7 @@
 #   make lint   rustfmt and clippy (host and components)
 #   make fuzz   the property tests with many more cases
 #   make sim    run the simulators for playbook development
+#   make bundle an offline bundle of both connectors (target/soar-connectors.tar)
 
 CARGO        ?= cargo
 CARGO_FLAGS  ?= --locked
@@ -26,7 +27,7 @@ CONNECTORS   := cofense threatconnect
 PROBES       := sandbox_probe
 GUEST_CRATES := -p cofense-vision -p threatconnect -p sandbox-probe
 
-.PHONY: all setup build host dev-key components install run test bench fuzz lint sim clean
+.PHONY: all setup build host dev-key components install run test test-tools bench fuzz lint sim bundle clean
 
 all: build
 
@@ -64,8 +65,19 @@ build: host components install
 run: build
 	$(TARGET_DIR)/release/demo
 
-test: build
+test: build test-tools
 	$(CARGO) test $(CARGO_FLAGS) --release --workspace
+
+# The distribution tests start a real OCI registry: Debian's Distribution v2.
+test-tools:
+	@command -v docker-registry > /dev/null || apt-get install -y -q docker-registry || \
+		{ apt-get update -q && apt-get install -y -q docker-registry; }
+
+# Both connectors, with the development key's public half, for an air-gapped
+# machine: `host plugin install target/soar-connectors.tar` there.
+BUNDLE := $(TARGET_DIR)/soar-connectors.tar
+bundle: build
+	$(HOST) --plugin-dir $(TEST_PLUGINS) --trust $(TEST_TRUST) plugin export --output $(BUNDLE) --with-keys $(CONNECTORS)
 
 # The baselines need Python's `requests`, curl, and GNU time (peak memory).
 bench: build

@@ -2,6 +2,8 @@
 //! action, parameter) and maps to a documented exit code.
 
 use crate::asset::AssetError;
+use crate::distribution::lock::LockError;
+use crate::distribution::reference::ReferenceError;
 use crate::invoke::FailureKind;
 use crate::params::ParamError;
 use std::path::PathBuf;
@@ -54,6 +56,22 @@ pub enum Error {
     /// A failure of the host itself (disk, runtime).
     #[error("{0}")]
     Host(String),
+    /// The command line or environment is used wrongly.
+    #[error("{0}")]
+    Usage(String),
+    /// A registry reference cannot be used.
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    /// A lock file cannot be used.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// What a registry, bundle or lock file offers is not the connector it
+    /// should be: missing, not a wasm component, or not matching its digests.
+    #[error("refusing {origin}: {message}")]
+    Artifact { origin: String, message: String },
+    /// A registry cannot be reached or refuses the request.
+    #[error("registry {registry}: {message}")]
+    Registry { registry: String, message: String },
 }
 
 fn list(items: &[String]) -> String {
@@ -76,10 +94,13 @@ impl Error {
             Error::ReadPlugin { .. } | Error::Compile(_) | Error::Link { .. } | Error::BadPlugin { .. } => {
                 FailureKind::BadConnector
             }
-            Error::Untrusted { .. } | Error::TrustStore(_) | Error::Replace { .. } => FailureKind::UntrustedConnector,
+            Error::Untrusted { .. } | Error::TrustStore(_) | Error::Replace { .. } | Error::Artifact { .. } => {
+                FailureKind::UntrustedConnector
+            }
             Error::UnknownAction { .. } => FailureKind::UnknownAction,
-            Error::Param(_) => FailureKind::InvalidParameter,
-            Error::Asset(_) => FailureKind::InvalidConfig,
+            Error::Param(_) | Error::Usage(_) | Error::Reference(_) => FailureKind::InvalidParameter,
+            Error::Asset(_) | Error::Lock(_) => FailureKind::InvalidConfig,
+            Error::Registry { .. } => FailureKind::Connection,
             Error::Engine(_) | Error::Host(_) => FailureKind::HostError,
         }
     }

@@ -31,6 +31,7 @@
 pub mod asset;
 pub mod cache;
 mod context;
+pub mod distribution;
 mod error;
 pub mod exit;
 mod invoke;

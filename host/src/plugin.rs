@@ -95,9 +95,15 @@ impl Runtime {
     /// trusted key is refused before any of it is compiled.
     pub async fn load(&self, path: &Path) -> Result<Plugin, Error> {
         let bytes = std::fs::read(path).map_err(|source| Error::ReadPlugin { path: path.to_path_buf(), source })?;
+        self.load_bytes(&bytes, path).await
+    }
+
+    /// [`Runtime::load`] of a component already in memory (pulled from a
+    /// registry, read from a bundle); `path` names it in errors.
+    pub async fn load_bytes(&self, bytes: &[u8], path: &Path) -> Result<Plugin, Error> {
         let signers = match &self.trust {
             Trust::Signed(store) => {
-                store.verify(&bytes).map_err(|reason| Error::Untrusted { path: path.to_path_buf(), reason })?
+                store.verify(bytes).map_err(|reason| Error::Untrusted { path: path.to_path_buf(), reason })?
             }
             Trust::AllowUnsigned => {
                 tracing::warn!(
@@ -107,8 +113,8 @@ impl Runtime {
                 Vec::new()
             }
         };
-        let digest = hex::encode(Sha256::digest(&bytes));
-        let component = self.compile(&bytes, &digest)?;
+        let digest = hex::encode(Sha256::digest(bytes));
+        let component = self.compile(bytes, &digest)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -186,6 +192,18 @@ impl Plugin {
     /// Where the component was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The names of the component's imports and exports (its world), as the
+    /// wasm OCI artifact's config lists them.
+    pub fn world(&self) -> (Vec<String>, Vec<String>) {
+        let component = self.pre.component();
+        let ty = component.component_type();
+        let engine = component.engine();
+        (
+            ty.imports(engine).map(|(name, _)| name.to_string()).collect(),
+            ty.exports(engine).map(|(name, _)| name.to_string()).collect(),
+        )
     }
 
     /// The actions, in WIT order.

@@ -66,7 +66,8 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Self {
+    /// What a finished `host` process printed.
+    pub fn from_output(output: Output) -> Self {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         Self {
             code: output.status.code().unwrap_or(-1),
@@ -165,6 +166,10 @@ impl HostEnv {
             .arg(&self.trust_dir)
             .env_remove("SOAR_ASSET")
             .env_remove("SOAR_ALLOW_UNSIGNED")
+            // No registry credentials of the developer's reach the tests.
+            .env_remove("SOAR_REGISTRY_USERNAME")
+            .env_remove("SOAR_REGISTRY_PASSWORD")
+            .env("DOCKER_CONFIG", self.dir.path().join("docker"))
             .env_remove("SOAR_LOG")
             .kill_on_drop(true);
         command
@@ -173,7 +178,7 @@ impl HostEnv {
     /// Runs `host` with `args`.
     pub async fn run(&self, args: &[&str]) -> Run {
         let output = self.command().args(args).output().await.expect("run host");
-        Run::from(output)
+        Run::from_output(output)
     }
 
     /// Runs `host invoke <connector> <action> --asset <asset> --param ...`.

@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod harness;
 pub mod hostile;
+pub mod registry;
 pub mod sim;
 pub mod tls;

@@ -44,6 +44,15 @@ impl TestCa {
         let cert = server_params().signed_by(&key, &self.issuer).expect("server certificate");
         server_config(cert.der().clone(), &key)
     }
+
+    /// Writes a certificate for 127.0.0.1 signed by this CA and its key, PEM
+    /// files for a server that reads them itself (the test registry).
+    pub fn write_server_pem(&self, cert_path: &Path, key_path: &Path) -> std::io::Result<()> {
+        let key = KeyPair::generate().expect("server key");
+        let cert = server_params().signed_by(&key, &self.issuer).expect("server certificate");
+        std::fs::write(cert_path, cert.pem())?;
+        std::fs::write(key_path, key.serialize_pem())
+    }
 }
 
 /// A server configuration presenting a self-signed certificate for 127.0.0.1,

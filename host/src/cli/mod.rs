@@ -48,7 +48,7 @@ pub struct Global {
     #[arg(long, env = "SOAR_ALLOW_PARTIAL_SIGNATURES", global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", value_parser = parse_flag, action = clap::ArgAction::Set, default_value = "false")]
     allow_partial_signatures: bool,
-    /// Trust the CA certificates in this PEM file, besides the system's, for vendors' TLS
+    /// Trust the CA certificates in this PEM file, besides the system's, for vendors and registries
     #[arg(long, env = "SOAR_CA_BUNDLE", global = true, value_name = "FILE")]
     ca_bundle: Option<PathBuf>,
     /// More diagnostics on stderr (-v: info, -vv: debug)
@@ -101,7 +101,7 @@ enum Command {
     Actions(actions::ActionsArgs),
     /// List, show and export the containers ingestion actions saved
     Containers(containers::ContainersArgs),
-    /// Install, list and remove connectors (signed components)
+    /// Install, list, remove, publish, pin and export connectors (signed components)
     Plugin(plugin::PluginArgs),
     /// Create a signing key pair (Ed25519, wasmsign2's key format)
     Keygen(signing::KeygenArgs),

@@ -1,10 +1,13 @@
-//! `host plugin install|list|remove`: the connectors in the plugin directory.
+//! `host plugin`: the connectors in the plugin directory, and how they get
+//! there: from files, registries (`oci://`) and offline bundles, pinned by a
+//! lock file.
 
 use super::{Global, report_error};
 use clap::{Args, Subcommand};
-use soar_host::storage::fs::{private_dir, write_atomic};
-use soar_host::{Error, Limits, Plugin, exit, signing};
-use std::path::{Path, PathBuf};
+use soar_host::distribution::lock::{self, LockFile};
+use soar_host::distribution::{self, Credentials, Installer, OciReference, Registry, RegistryOptions, Source};
+use soar_host::{Error, Limits, Plugin, exit};
+use std::path::PathBuf;
 
 /// Arguments of `host plugin`.
 #[derive(Args)]
@@ -15,29 +18,76 @@ pub struct PluginArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Verify a component and install it under its connector name (replacing an older one)
+    /// Verify and install connectors from a signed component, an offline bundle (.tar), or a registry
     Install {
-        /// The signed component
-        file: PathBuf,
+        /// A component file, a bundle, or oci://REGISTRY/REPOSITORY:TAG (or @sha256:DIGEST)
+        source: String,
         /// Replace an installed connector of the same name even if other keys signed it
         #[arg(long)]
         replace: bool,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
-    /// List installed connectors: name, version, digest, signers (JSON)
+    /// List installed connectors: name, version, digest, signers, source (JSON)
     List,
     /// Remove an installed connector
     Remove {
         /// The connector's name
         name: String,
     },
+    /// Push a signed component to a registry as a wasm OCI artifact; prints the manifest digest
+    Push {
+        /// The signed component
+        file: PathBuf,
+        /// oci://REGISTRY/REPOSITORY:TAG, the tag a semantic version
+        reference: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Install exactly what a lock file records (each connector pinned by its digests)
+    Sync {
+        /// The lock file [default: plugins.lock in the plugin directory]
+        #[arg(long, value_name = "FILE")]
+        lock: Option<PathBuf>,
+        /// Replace installed connectors even if other keys signed them
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Write installed connectors into an offline bundle (an OCI image layout in a tar file)
+    Export {
+        /// The bundle to write
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Add the public keys of the connectors' trusted signers (never trusted by installing)
+        #[arg(long)]
+        with_keys: bool,
+        /// The connectors
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+/// How registries are reached. Credentials come from `SOAR_REGISTRY_USERNAME`
+/// and `SOAR_REGISTRY_PASSWORD`, or else from the Docker configuration
+/// (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`).
+#[derive(Args)]
+struct RegistryArgs {
+    /// Allow plain HTTP when the registry does not answer over HTTPS (loopback registries always may)
+    #[arg(long)]
+    insecure_registry: bool,
 }
 
 /// Runs `host plugin`; returns the exit code.
 pub async fn run(global: &Global, args: PluginArgs) -> i32 {
     let result = match args.command {
-        Command::Install { file, replace } => install(global, &file, replace).await,
+        Command::Install { source, replace, registry } => install(global, &source, replace, &registry).await,
         Command::List => list(global).await,
         Command::Remove { name } => remove(global, &name),
+        Command::Push { file, reference, registry } => push(global, file, &reference, &registry).await,
+        Command::Sync { lock, replace, registry } => sync(global, lock, replace, &registry).await,
+        Command::Export { output, with_keys, names } => export(global, output, with_keys, &names).await,
     };
     match result {
         Ok(()) => exit::SUCCESS,
@@ -48,76 +98,104 @@ pub async fn run(global: &Global, args: PluginArgs) -> i32 {
     }
 }
 
-fn summary(plugin: &Plugin) -> serde_json::Value {
-    let signers: Vec<_> =
-        plugin.signers().iter().map(|key| serde_json::json!({"key_id": key.key_id, "name": key.name})).collect();
+fn registry(global: &Global, args: &RegistryArgs) -> Result<Registry, Error> {
+    let username = std::env::var("SOAR_REGISTRY_USERNAME").ok().filter(|value| !value.is_empty());
+    let password = std::env::var("SOAR_REGISTRY_PASSWORD").ok().filter(|value| !value.is_empty());
+    let credentials = match (username, password) {
+        (Some(username), Some(password)) => Some(Credentials::Basic { username, password }),
+        (None, None) => None,
+        _ => return Err(Error::Usage("set both SOAR_REGISTRY_USERNAME and SOAR_REGISTRY_PASSWORD, or neither".into())),
+    };
+    Registry::new(RegistryOptions {
+        insecure: args.insecure_registry,
+        ca_bundle: global.ca_bundle.clone(),
+        credentials,
+    })
+}
+
+fn print(value: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+/// A file or a registry reference installs one connector and prints it; a
+/// bundle prints the list of what it installed.
+async fn install(global: &Global, source: &str, replace: bool, args: &RegistryArgs) -> Result<(), Error> {
+    let source = Source::parse(source)?;
+    let runtime = global.runtime(Limits::default())?;
+    let plugins = global.plugin_dir();
+    let installed = Installer::new(&runtime, &plugins).install(&source, &registry(global, args)?, replace).await?;
+    match (&source, installed.as_slice()) {
+        (Source::Bundle(_), _) => print(&installed),
+        (_, [one]) => print(one),
+        _ => print(&installed),
+    }
+    Ok(())
+}
+
+fn summary(plugin: &Plugin, locked: Option<&lock::Locked>) -> serde_json::Value {
     serde_json::json!({
         "name": plugin.info().name,
         "version": plugin.info().version,
         "product": plugin.info().product,
         "digest": plugin.digest(),
-        "signers": signers,
+        "signers": distribution::install::signers_of(plugin),
         "path": plugin.path(),
+        "source": locked.map(|locked| &locked.source),
+        "manifest_digest": locked.and_then(|locked| locked.manifest_digest.as_ref()),
     })
-}
-
-/// Verifies (and loads, to learn its name and version) before copying: an
-/// untrusted component never reaches the plugin directory. A connector signed by
-/// other keys than the installed one of the same name replaces it only with
-/// `--replace`: a trusted key of one publisher must not silently take over
-/// another publisher's connector.
-async fn install(global: &Global, file: &Path, replace: bool) -> Result<(), Error> {
-    let runtime = global.runtime(Limits::default())?;
-    let plugin = runtime.load(file).await?;
-    let plugins = global.plugin_dir();
-    let name = plugin.info().name.clone();
-    let target = plugins.path_of(&name).ok_or_else(|| Error::BadPlugin {
-        path: file.to_path_buf(),
-        message: format!("its declared name '{}' is not a valid connector name", name.escape_debug()),
-    })?;
-    let bytes = std::fs::read(file).map_err(|source| Error::ReadPlugin { path: file.to_path_buf(), source })?;
-    let mut replaced = None;
-    if let Ok(installed) = std::fs::read(&target) {
-        let old_signers = signing::summarize(&installed).map(|summary| summary.key_ids).unwrap_or_default();
-        let new_signers = signing::summarize(&bytes).map(|summary| summary.key_ids).unwrap_or_default();
-        let shared = old_signers.iter().any(|key| new_signers.contains(key));
-        if !shared && !replace {
-            return Err(Error::Replace { name, installed: signer_list(&old_signers), new: signer_list(&new_signers) });
-        }
-        replaced = runtime.load(&target).await.ok().map(|old| old.info().version.clone());
-    }
-    private_dir(plugins.path())
-        .and_then(|()| write_atomic(&target, &bytes))
-        .map_err(|err| Error::Host(format!("cannot install into {}: {err}", plugins.path().display())))?;
-    let mut installed = summary(&plugin);
-    installed["path"] = serde_json::json!(target);
-    installed["replaced_version"] = serde_json::json!(replaced);
-    println!("{}", serde_json::to_string_pretty(&installed).unwrap_or_default());
-    Ok(())
-}
-
-fn signer_list(key_ids: &[String]) -> String {
-    if key_ids.is_empty() { "no key (unsigned)".into() } else { format!("key {}", key_ids.join(", key ")) }
 }
 
 async fn list(global: &Global) -> Result<(), Error> {
     let runtime = global.runtime(Limits::default())?;
     let plugins = global.plugin_dir();
+    let lock = Installer::new(&runtime, &plugins).lock()?;
     let mut listed = Vec::new();
     for name in plugins.names() {
         let Some(path) = plugins.path_of(&name) else { continue };
         listed.push(match runtime.load(&path).await {
-            Ok(plugin) => summary(&plugin),
+            Ok(plugin) => {
+                // The lock's source is the installed file's only if the content is the locked one.
+                let locked =
+                    lock.get(&name).filter(|locked| locked.content_digest == format!("sha256:{}", plugin.digest()));
+                summary(&plugin, locked)
+            }
             Err(err) => serde_json::json!({"name": name, "path": path, "error": err.to_string()}),
         });
     }
-    println!("{}", serde_json::to_string_pretty(&listed).unwrap_or_default());
+    print(&listed);
     Ok(())
 }
 
 fn remove(global: &Global, name: &str) -> Result<(), Error> {
-    let path = global.plugin_dir().find(name)?;
-    std::fs::remove_file(&path).map_err(|err| Error::Host(format!("cannot remove {}: {err}", path.display())))?;
+    let runtime = global.runtime(Limits::default())?;
+    let plugins = global.plugin_dir();
+    let path = Installer::new(&runtime, &plugins).remove(name)?;
     println!("{}", serde_json::json!({"removed": name, "path": path}));
+    Ok(())
+}
+
+async fn push(global: &Global, file: PathBuf, reference: &str, args: &RegistryArgs) -> Result<(), Error> {
+    let reference: OciReference = reference.parse()?;
+    let registry = registry(global, args)?;
+    let runtime = global.runtime(Limits::default())?;
+    print(&distribution::push(&runtime, &registry, &file, &reference).await?);
+    Ok(())
+}
+
+async fn sync(global: &Global, lock: Option<PathBuf>, replace: bool, args: &RegistryArgs) -> Result<(), Error> {
+    let plugins = global.plugin_dir();
+    let lock = lock.unwrap_or_else(|| plugins.path().join(lock::FILE_NAME));
+    let wanted = LockFile::load(&lock)?;
+    let registry = registry(global, args)?;
+    let runtime = global.runtime(Limits::default())?;
+    print(&Installer::new(&runtime, &plugins).sync(&wanted, &registry, replace).await?);
+    Ok(())
+}
+
+async fn export(global: &Global, output: PathBuf, with_keys: bool, names: &[String]) -> Result<(), Error> {
+    let runtime = global.runtime(Limits::default())?;
+    let plugins = global.plugin_dir();
+    let connectors = distribution::export(&runtime, &plugins, names, with_keys, &output).await?;
+    print(&serde_json::json!({"bundle": output, "connectors": connectors}));
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod adversarial;
 mod cli;
 mod cofense;
+mod distribution;
 mod sandbox;
 mod signing;
 mod threatconnect;
