@@ -64,12 +64,13 @@ impl Registry {
     /// A client with `options`; reads the CA bundle now, so that a missing one
     /// fails before anything is sent.
     pub fn new(options: RegistryOptions) -> Result<Self, Error> {
+        // One certificate each: the client would read only the first of a PEM bundle.
         let extra_roots = match &options.ca_bundle {
-            Some(path) => {
-                let data = std::fs::read(path)
-                    .map_err(|err| Error::Host(format!("cannot read the CA bundle {}: {err}", path.display())))?;
-                vec![Certificate { encoding: CertificateEncoding::Pem, data }]
-            }
+            Some(path) => crate::sandbox::outbound::ca_bundle(path)
+                .map_err(Error::Host)?
+                .into_iter()
+                .map(|cert| Certificate { encoding: CertificateEncoding::Der, data: cert.to_vec() })
+                .collect(),
             None => Vec::new(),
         };
         Ok(Self { options, extra_roots })
@@ -90,6 +91,12 @@ impl Registry {
         })
     }
 
+    /// Plain HTTP is allowed to loopback registries, and to others only when
+    /// the operator said `--insecure-registry`.
+    fn may_use_plain_http(&self, reference: &OciReference) -> bool {
+        self.options.insecure || reference.is_loopback()
+    }
+
     /// A client authenticated for `operation` on `reference`'s repository.
     ///
     /// HTTPS always comes first. Plain HTTP is tried only when HTTPS cannot
@@ -106,7 +113,7 @@ impl Registry {
         let client = self.client(ClientProtocol::Https);
         match client.auth(&target, &auth, operation).await {
             Ok(_) => Ok((client, auth)),
-            Err(OciDistributionError::RequestError(https)) if self.options.insecure || reference.is_loopback() => {
+            Err(OciDistributionError::RequestError(https)) if self.may_use_plain_http(reference) => {
                 tracing::debug!("{} does not answer over HTTPS ({https}); trying plain HTTP", reference.registry());
                 let client = self.client(ClientProtocol::Http);
                 match client.auth(&target, &auth, operation).await {
@@ -268,4 +275,38 @@ fn chain(err: &dyn std::error::Error) -> String {
 /// Registry text as errors quote it: control characters escaped, capped.
 fn quoted(text: &str) -> String {
     crate::redact::printable(text, 2048)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_for_loopback_or_insecure_registries() {
+        let secure = Registry::new(RegistryOptions::default()).unwrap();
+        let insecure = Registry::new(RegistryOptions { insecure: true, ..Default::default() }).unwrap();
+        for (registry, loopback) in [
+            ("127.0.0.1:5000", true),
+            ("localhost:5000", true),
+            ("registry.example.com", false),
+            ("192.168.1.20:5000", false),
+        ] {
+            let reference: OciReference = format!("oci://{registry}/soar/cofense:1.0.0").parse().unwrap();
+            assert_eq!(secure.may_use_plain_http(&reference), loopback, "{registry}");
+            assert!(insecure.may_use_plain_http(&reference), "{registry}");
+        }
+    }
+
+    #[test]
+    fn a_missing_ca_bundle_fails_before_anything_is_sent() {
+        let options = RegistryOptions { ca_bundle: Some("/nonexistent/ca.pem".into()), ..Default::default() };
+        let err = Registry::new(options).err().unwrap().to_string();
+        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn credentials_are_not_printed_by_debug() {
+        let credentials = Credentials::Basic { username: "me".into(), password: "hunter2".into() };
+        assert!(!format!("{credentials:?}").contains("hunter2"));
+    }
 }

@@ -73,8 +73,6 @@ impl TlsClients {
 
 /// The system's trusted roots and the operator's CA bundle.
 fn roots(settings: &TlsSettings) -> Result<rustls::RootCertStore, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     let system = rustls_native_certs::load_native_certs();
     let (added, _) = roots.add_parsable_certificates(system.certs);
@@ -83,17 +81,26 @@ fn roots(settings: &TlsSettings) -> Result<rustls::RootCertStore, String> {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     if let Some(bundle) = &settings.ca_bundle {
-        let unreadable = |err: &dyn std::fmt::Display| format!("cannot read the CA bundle {}: {err}", bundle.display());
-        let mut found = 0;
-        for cert in CertificateDer::pem_file_iter(bundle).map_err(|err| unreadable(&err))? {
-            roots.add(cert.map_err(|err| unreadable(&err))?).map_err(|err| unreadable(&err))?;
-            found += 1;
-        }
-        if found == 0 {
-            return Err(unreadable(&"it holds no PEM certificate"));
+        for cert in ca_bundle(bundle)? {
+            roots.add(cert).map_err(|err| format!("cannot use the CA bundle {}: {err}", bundle.display()))?;
         }
     }
     Ok(roots)
+}
+
+/// The certificates of the operator's CA bundle (PEM, one or more).
+pub(crate) fn ca_bundle(bundle: &std::path::Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let unreadable = |err: &dyn std::fmt::Display| format!("cannot read the CA bundle {}: {err}", bundle.display());
+    let certs = CertificateDer::pem_file_iter(bundle)
+        .map_err(|err| unreadable(&err))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| unreadable(&err))?;
+    if certs.is_empty() {
+        return Err(unreadable(&"it holds no PEM certificate"));
+    }
+    Ok(certs)
 }
 
 /// Where an action may send requests.
