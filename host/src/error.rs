@@ -4,8 +4,9 @@
 use crate::asset::AssetError;
 use crate::distribution::lock::LockError;
 use crate::distribution::reference::ReferenceError;
-use crate::invoke::FailureKind;
+use crate::exit;
 use crate::params::ParamError;
+use serde::Serialize;
 use std::path::PathBuf;
 
 /// Why the host could not run an action. (An action that runs and fails is not
@@ -115,6 +116,56 @@ impl Error {
         match self {
             Error::Param(err) => Some(&err.name),
             _ => None,
+        }
+    }
+}
+
+/// What kind of failure ended an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// A parameter was rejected before anything was sent.
+    InvalidParameter,
+    /// The asset configuration was rejected before anything was sent.
+    InvalidConfig,
+    /// The vendor answered with an error.
+    Vendor,
+    /// The vendor could not be reached.
+    Connection,
+    /// The sandbox refused an outbound request outside the asset's `base_url`.
+    HttpRequestDenied,
+    /// A platform service (vault, state, ingest) failed.
+    Platform,
+    /// The action is declared but not implemented by this connector build.
+    NotImplemented,
+    /// The action ran longer than the time limit and was stopped.
+    TimeLimit,
+    /// The action needed more memory than the limit and was stopped.
+    MemoryLimit,
+    /// The connector crashed (trapped).
+    Crashed,
+    /// No such connector.
+    UnknownConnector,
+    /// The connector cannot be loaded.
+    BadConnector,
+    /// The connector is unsigned, tampered with, or signed by untrusted keys.
+    UntrustedConnector,
+    /// No such action.
+    UnknownAction,
+    /// The host itself failed.
+    HostError,
+}
+
+impl FailureKind {
+    /// The process exit code for this failure (see [`crate::exit`]).
+    pub fn exit_code(self) -> i32 {
+        use FailureKind::*;
+        match self {
+            InvalidParameter | InvalidConfig | UnknownAction => exit::INVALID_INPUT,
+            Vendor | Connection | Platform | NotImplemented => exit::ACTION_FAILED,
+            HttpRequestDenied | TimeLimit | MemoryLimit | Crashed => exit::SANDBOX,
+            UnknownConnector | BadConnector | UntrustedConnector => exit::CONNECTOR,
+            HostError => exit::HOST,
         }
     }
 }

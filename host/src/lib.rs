@@ -29,6 +29,7 @@
 //! (and cached on disk); each action gets a fresh store and instance.
 
 pub mod asset;
+pub mod bindings;
 pub mod cache;
 mod context;
 pub mod distribution;
@@ -47,8 +48,8 @@ pub mod signing;
 pub mod storage;
 
 pub use asset::{Asset, AssetError};
-pub use error::Error;
-pub use invoke::{ActionReport, Failure, FailureKind, InvokeOptions, Status, current_user};
+pub use error::{Error, FailureKind};
+pub use invoke::{ActionReport, Failure, InvokeOptions, Status, current_user};
 pub use manifest::ConnectorInfo;
 pub use plugin::{Action, Plugin, PluginDir};
 pub use runtime::{Runtime, RuntimeOptions, Trust};

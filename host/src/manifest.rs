@@ -1,6 +1,6 @@
 //! What a connector says about itself (its `describe` export), in host types.
 
-use crate::platform::bindings::exports::soar::connector::metadata as wit;
+use crate::bindings::exports::soar::connector::metadata as wit;
 use serde::Serialize;
 
 /// A connector's self-description.

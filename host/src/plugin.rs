@@ -1,12 +1,12 @@
 //! Plugins: connector components found by name in a plugin directory, compiled
 //! (or loaded from the compile cache), pre-linked, and described.
 
+use crate::bindings::Connector;
 use crate::context::{ActionContext, Capabilities};
 use crate::error::Error;
 use crate::manifest::{ActionInfo, ActionKind, ConnectorInfo};
 use crate::names::check_connector_name;
 use crate::params::ParamSignature;
-use crate::platform::bindings::Connector;
 use crate::runtime::{Runtime, Trust};
 use crate::signing::TrustedKey;
 use sha2::{Digest, Sha256};

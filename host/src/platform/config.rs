@@ -1,7 +1,7 @@
 //! `soar:connector/config`: the asset's configuration values.
 
-use super::bindings::soar::connector::config::{self, Host};
 use crate::asset::Asset;
+use crate::bindings::soar::connector::config::{self, Host};
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
 

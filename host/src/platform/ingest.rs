@@ -1,7 +1,7 @@
 //! `soar:connector/ingest`: containers and artifacts from ingestion actions,
 //! saved durably in the data directory's container store.
 
-use super::bindings::soar::connector::ingest::{self, Artifact, Container, Host, IngestError, Saved};
+use crate::bindings::soar::connector::ingest::{self, Artifact, Container, Host, IngestError, Saved};
 use crate::storage::ingest::{IngestStore, NewArtifact, NewContainer};
 use std::path::PathBuf;
 use wasmtime::component::{HasData, Linker};

@@ -3,7 +3,7 @@
 //! characters escaped (a vendor's CR/LF cannot forge a log line) and their
 //! length capped.
 
-use super::bindings::soar::connector::log::{self, Host, Level};
+use crate::bindings::soar::connector::log::{self, Host, Level};
 use crate::redact::{Redactor, printable};
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};

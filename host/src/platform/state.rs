@@ -1,7 +1,7 @@
 //! `soar:connector/state`: the asset's key-value state.
 
-use super::bindings::soar::connector::state::{self, Host, StateError};
 use super::ingest::IngestCtx;
+use crate::bindings::soar::connector::state::{self, Host, StateError};
 use crate::storage::state::StateStore;
 use wasmtime::component::{HasData, Linker};
 

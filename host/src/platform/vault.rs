@@ -1,7 +1,7 @@
 //! `soar:connector/vault`: downloads streamed from `wasi:http` into the vault by
 //! the host itself, so large files never pass through the guest.
 
-use super::bindings::soar::connector::vault::{self, Host, VaultError, VaultItem};
+use crate::bindings::soar::connector::vault::{self, Host, VaultError, VaultItem};
 use crate::storage::vault::{VaultDocument, VaultStore, check_name};
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi_io::streams::{DynInputStream, StreamError};

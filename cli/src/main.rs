@@ -1,4 +1,6 @@
-//! Command-line parsing and the subcommands.
+//! `host`: run sandboxed security-automation connectors from the command line.
+//!
+//! Command-line parsing and the subcommands, on the `soar_host` library.
 
 mod actions;
 mod containers;
@@ -13,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use soar_host::signing::TrustStore;
 use soar_host::{Runtime, RuntimeOptions, Trust, exit};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 /// Run sandboxed security-automation connectors (WebAssembly components).
@@ -111,8 +114,19 @@ enum Command {
     Verify(signing::VerifyArgs),
 }
 
+fn main() -> ExitCode {
+    // Error values capture a backtrace when RUST_BACKTRACE is set, which costs
+    // milliseconds per error and fills error output; the host reports causes, not
+    // host backtraces, unless RUST_LIB_BACKTRACE asks for them explicitly.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: nothing else runs yet; no other thread reads the environment.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
+    ExitCode::from(u8::try_from(run()).unwrap_or(1))
+}
+
 /// Runs the command line; returns the exit code.
-pub fn main() -> i32 {
+fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
