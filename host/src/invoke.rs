@@ -2,9 +2,11 @@
 //! SOAR-shaped action result.
 
 use crate::asset::Asset;
+use crate::bindings::soar::connector::types::{ActionError, ActionResult};
 use crate::context::Capabilities;
 use crate::error::{Error, FailureKind};
 use crate::exit;
+use crate::outcome;
 use crate::params::BoundParams;
 use crate::platform::config::ConfigCtx;
 use crate::platform::ingest::{IngestCtx, OnSaved};
@@ -281,102 +283,45 @@ impl Redaction<'_> {
     }
 }
 
-/// Converts the `result<action-result, action-error>` the guest returned.
+/// Converts what the guest returned (see [`crate::outcome`]).
 fn report_from(result: &Val, parameter: Map<String, Value>, redaction: &Redaction) -> ActionReport {
-    match result {
-        Val::Result(Ok(Some(record))) if matches!(**record, Val::Record(_)) => {
-            let fields = record_fields(record);
-            let data = match fields.get("data") {
-                Some(Val::List(items)) => items.iter().filter_map(string).map(|item| redaction.json(item)).collect(),
-                _ => Vec::new(),
-            };
-            ActionReport {
-                status: Status::Success,
-                message: fields.get("message").and_then(|v| string(v)).map(|m| redaction.text(m)).unwrap_or_default(),
-                parameter,
-                data,
-                summary: fields
-                    .get("summary")
-                    .and_then(|v| string(v))
-                    .map(|summary| redaction.json(summary))
-                    .unwrap_or_else(|| Value::Object(Map::new())),
-                error: None,
-            }
-        }
-        Val::Result(Err(Some(error))) => ActionReport::failed(failure_from(error, redaction), parameter),
-        other => ActionReport::failed(
-            Failure::new(
-                FailureKind::Crashed,
-                format!("The connector returned {} instead of an action result", shape(other)),
-            ),
+    match outcome::decode(result) {
+        Ok(Ok(ActionResult { data, summary, message })) => ActionReport {
+            status: Status::Success,
+            message: redaction.text(&message),
             parameter,
-        ),
-    }
-}
-
-/// The kind of a value, for messages (never its contents, which could be huge
-/// or carry a secret).
-fn shape(value: &Val) -> &'static str {
-    match value {
-        Val::Result(_) => "a result of another shape",
-        Val::Record(_) => "a record",
-        Val::Variant(..) => "a variant",
-        Val::String(_) => "a string",
-        Val::List(_) => "a list",
-        _ => "another value",
-    }
-}
-
-fn failure_from(error: &Val, redaction: &Redaction) -> Failure {
-    let Val::Variant(case, payload) = error else {
-        return Failure::new(
-            FailureKind::Crashed,
-            format!("The connector returned {} as its action error", shape(error)),
-        );
-    };
-    let kind = match case.as_str() {
-        "invalid-parameter" => FailureKind::InvalidParameter,
-        "invalid-config" => FailureKind::InvalidConfig,
-        "vendor" => FailureKind::Vendor,
-        "connection" => FailureKind::Connection,
-        "http-request-denied" => FailureKind::HttpRequestDenied,
-        "platform" => FailureKind::Platform,
-        "not-implemented" => FailureKind::NotImplemented,
-        _ => FailureKind::Crashed,
-    };
-    let (mut parameter, mut http_status, mut message) = (None, None, String::new());
-    match payload.as_deref() {
-        Some(Val::String(text)) => message = text.clone(),
-        Some(record @ Val::Record(_)) => {
-            let fields = record_fields(record);
-            message = fields.get("message").and_then(|v| string(v)).unwrap_or_default().to_string();
-            parameter = fields.get("name").and_then(|v| string(v)).map(|name| printable(&redaction.text(name), 256));
-            if let Some(Val::Option(Some(status))) = fields.get("status")
-                && let Val::U16(status) = **status
-            {
-                http_status = Some(status);
-            }
+            data: data.iter().map(|item| redaction.json(item)).collect(),
+            summary: redaction.json(&summary),
+            error: None,
+        },
+        Ok(Err(error)) => ActionReport::failed(failure_from(error, redaction), parameter),
+        Err(shape) => {
+            ActionReport::failed(Failure::new(FailureKind::BadConnector, capitalized(&shape.to_string())), parameter)
         }
-        _ => {}
     }
-    if kind == FailureKind::HttpRequestDenied {
-        message = format!("HttpRequestDenied: {message}");
-    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn failure_from(error: ActionError, redaction: &Redaction) -> Failure {
+    let parameter = |name: &str| Some(printable(&redaction.text(name), 256));
+    let (kind, parameter, http_status, message) = match error {
+        ActionError::InvalidParameter(value) => {
+            (FailureKind::InvalidParameter, parameter(&value.name), None, value.message)
+        }
+        ActionError::InvalidConfig(value) => (FailureKind::InvalidConfig, parameter(&value.name), None, value.message),
+        ActionError::Vendor(vendor) => (FailureKind::Vendor, None, vendor.status, vendor.message),
+        ActionError::Connection(message) => (FailureKind::Connection, None, None, message),
+        ActionError::HttpRequestDenied(url) => {
+            (FailureKind::HttpRequestDenied, None, None, format!("HttpRequestDenied: {url}"))
+        }
+        ActionError::Platform(message) => (FailureKind::Platform, None, None, message),
+        ActionError::NotImplemented(message) => (FailureKind::NotImplemented, None, None, message),
+    };
     Failure { kind, parameter, http_status, message: printable(&redaction.text(&message), MAX_QUOTED) }
-}
-
-fn record_fields(record: &Val) -> std::collections::HashMap<&str, &Val> {
-    match record {
-        Val::Record(fields) => fields.iter().map(|(name, value)| (name.as_str(), value)).collect(),
-        _ => Default::default(),
-    }
-}
-
-fn string(value: &Val) -> Option<&str> {
-    match value {
-        Val::String(text) => Some(text),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -420,12 +365,10 @@ mod tests {
             let redactor = Redactor::new(["a-secret-value"]);
             let redaction = Redaction { redactor: &redactor, protected: &[] };
             let report = report_from(&result, Map::new(), &redaction);
-            match &result {
-                Val::Result(Ok(Some(record))) if matches!(**record, Val::Record(_)) => {
-                    prop_assert_eq!(report.status, Status::Success);
-                }
-                Val::Result(Err(Some(_))) => prop_assert_eq!(report.status, Status::Failed),
-                _ => prop_assert_eq!(report.error.as_ref().map(|e| e.kind), Some(FailureKind::Crashed)),
+            match outcome::decode(&result) {
+                Ok(Ok(_)) => prop_assert_eq!(report.status, Status::Success),
+                Ok(Err(_)) => prop_assert_eq!(report.status, Status::Failed),
+                Err(_) => prop_assert_eq!(report.error.as_ref().map(|e| e.kind), Some(FailureKind::BadConnector)),
             }
             prop_assert!(report.message.len() <= MAX_QUOTED + 64);
         }

@@ -38,6 +38,7 @@ pub mod exit;
 mod invoke;
 pub mod manifest;
 pub mod names;
+pub mod outcome;
 pub mod params;
 pub mod platform;
 mod plugin;

@@ -149,6 +149,14 @@ impl Runtime {
             let export = component
                 .get_export_index(Some(&interface), function)
                 .ok_or_else(|| bad_plugin(format!("no export index for {function}")))?;
+            let results: Vec<_> = func_type.results().collect();
+            let [result] = results.as_slice() else {
+                return Err(bad_plugin(format!(
+                    "action {function} returns {} values, not one action result",
+                    results.len()
+                )));
+            };
+            crate::outcome::check_type(result).map_err(|reason| bad_plugin(format!("action {function}: {reason}")))?;
             let params =
                 func_type.params().map(|(name, ty)| ParamSignature { name: name.replace('-', "_"), ty }).collect();
             actions.push(Action { info: action_info, params, export });

@@ -9,7 +9,7 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     ("types", &["exit", "names", "redact", "bindings", "storage/fs", "distribution/reference"]),
     ("stores", &["storage", "storage/assets", "storage/state", "storage/vault", "storage/ingest"]),
-    ("descriptions", &["manifest", "params", "asset", "signing", "cache", "distribution/lock"]),
+    ("descriptions", &["manifest", "outcome", "params", "asset", "signing", "cache", "distribution/lock"]),
     ("errors", &["error"]),
     ("sandbox", &["sandbox", "sandbox/outbound"]),
     (
