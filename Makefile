@@ -24,8 +24,8 @@ USER_TRUST   := $(CONFIG_HOME)/soar/trusted-keys
 TEST_TRUST   := $(TARGET_DIR)/trust
 # Connectors (installed for users) and test components (for the sandbox tests).
 CONNECTORS   := cofense threatconnect
-PROBES       := sandbox_probe
-GUEST_CRATES := -p cofense-vision -p threatconnect -p sandbox-probe
+PROBES       := sandbox_probe offline_probe
+GUEST_CRATES := -p cofense-vision -p threatconnect -p sandbox-probe -p offline-probe
 
 .PHONY: all setup build host dev-key components install run test test-tools bench fuzz lint sim bundle clean
 

@@ -3,11 +3,16 @@
 //!
 //! ```toml
 //! name = "vision-prod"                                # the asset's identity (default: the file name)
-//! base_url = "https://vision.example.com"
+//! base_url = "https://vision.example.com"             # (a Cofense Vision asset)
 //! client_id = "soar"
 //! client_secret = { env = "COFENSE_CLIENT_SECRET" }   # or { file = "/run/secrets/cofense" }
 //! verify_server_cert = true
 //! ```
+//!
+//! What the host does with a variable besides handing it to the connector is
+//! the connector's to declare ([`crate::manifest::ConfigRole`]): URLs whose
+//! origins it may reach, and the boolean that turns certificate checks off. The
+//! host knows no variable by name but `name`.
 //!
 //! The asset's name keys its state (tokens, checkpoints), vault attribution and
 //! containers, so it must not collide silently: the host records which asset
@@ -18,7 +23,7 @@
 //! variable, never the text: the file holds secrets, and a mistaken `--asset`
 //! may point at a file that is not an asset at all.
 
-use crate::manifest::{ConfigInfo, ConfigType};
+use crate::manifest::{ConfigInfo, ConfigRole, ConfigType};
 use crate::names::check_asset_name;
 use crate::redact::{Added, MIN_SECRET_LEN, Redactor};
 use crate::storage::fs::read_regular_file;
@@ -53,6 +58,10 @@ pub struct Asset {
     source: Option<PathBuf>,
     values: BTreeMap<String, String>,
     secrets: Vec<String>,
+    /// The variables the connector declares as origins, in declaration order.
+    origin_variables: Vec<String>,
+    /// The variable the connector declares as turning certificate checks off.
+    tls_variable: Option<String>,
 }
 
 impl Asset {
@@ -124,7 +133,10 @@ impl Asset {
             }
             secrets.push(secret.clone());
         }
-        Self { name: name.into(), source: None, values, secrets }
+        let with_role = |role| schema.iter().filter(move |v| v.role == role).map(|v| v.name.clone());
+        let origin_variables = with_role(ConfigRole::Origin).collect();
+        let tls_variable = with_role(ConfigRole::TlsVerification).next();
+        Self { name: name.into(), source: None, values, secrets, origin_variables, tls_variable }
     }
 
     /// The asset's name: its identity, which keys its state and containers.
@@ -142,18 +154,30 @@ impl Asset {
         self.values.get(name).map(String::as_str)
     }
 
-    /// `verify_server_cert` (default true: certificates are checked unless the
-    /// operator says otherwise).
-    pub fn verify_server_cert(&self) -> bool {
-        self.value("verify_server_cert").is_none_or(|v| !v.eq_ignore_ascii_case("false"))
+    /// Whether certificates are checked: yes unless the connector's
+    /// `tls-verification` variable is `false`.
+    pub fn verify_tls(&self) -> bool {
+        self.tls_variable
+            .as_deref()
+            .and_then(|name| self.value(name))
+            .is_none_or(|value| !value.eq_ignore_ascii_case("false"))
+    }
+
+    /// The URLs of the connector's `origin` variables that this asset sets:
+    /// where the connector may send requests.
+    pub fn origin_urls(&self) -> Vec<(&str, &str)> {
+        self.origin_variables
+            .iter()
+            .filter_map(|name| Some((name.as_str(), self.value(name).filter(|url| !url.is_empty())?)))
+            .collect()
     }
 
     /// The origins (`scheme://host:port`) the asset's URLs point at.
     pub fn origins(&self) -> Vec<String> {
-        self.value("base_url")
-            .and_then(|url| url::Url::parse(url).ok())
-            .map(|url| url.origin().ascii_serialization())
+        self.origin_urls()
             .into_iter()
+            .filter_map(|(_, url)| url::Url::parse(url).ok())
+            .map(|url| url.origin().ascii_serialization())
             .collect()
     }
 
@@ -254,7 +278,7 @@ fn check_value(variable: &ConfigInfo, text: String) -> Result<String, String> {
         ConfigType::Numeric if text.trim().parse::<f64>().is_err() => {
             Err(format!("'{name}' must be a number, not '{text}'"))
         }
-        _ if name == "base_url" => canonical_url(name, &text),
+        _ if variable.role == ConfigRole::Origin => canonical_url(name, &text),
         _ => Ok(text),
     }
 }
@@ -290,16 +314,17 @@ mod tests {
     use proptest::prelude::*;
 
     fn schema() -> Vec<ConfigInfo> {
-        let var = |name: &str, ty, required| ConfigInfo {
+        let var = |name: &str, ty, required, role| ConfigInfo {
             name: name.into(),
             description: format!("the {name}"),
             ty,
             required,
+            role,
         };
         vec![
-            var("base_url", ConfigType::String, true),
-            var("verify_server_cert", ConfigType::Boolean, false),
-            var("client_secret", ConfigType::Password, true),
+            var("base_url", ConfigType::String, true, ConfigRole::Origin),
+            var("verify_server_cert", ConfigType::Boolean, false, ConfigRole::TlsVerification),
+            var("client_secret", ConfigType::Password, true, ConfigRole::Value),
         ]
     }
 
@@ -316,7 +341,7 @@ mod tests {
         let asset = load("base_url = \"https://x.example\"\nclient_secret = { file = \"secret.txt\" }\n").unwrap();
         assert_eq!(asset.name(), "prod");
         assert_eq!(asset.value("client_secret"), Some("from-file-secret"));
-        assert!(asset.verify_server_cert());
+        assert!(asset.verify_tls());
         assert_eq!(asset.redact("token from-file-secret here"), "token *** here");
         let err = load("base_url = \"https://x.example\"\nclient_secret = { env = \"SOAR_TEST_UNSET_VARIABLE\" }\n")
             .unwrap_err();

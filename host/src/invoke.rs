@@ -173,14 +173,16 @@ impl Runtime {
                 if matches!(err, ClaimError::Io(_)) { FailureKind::Platform } else { FailureKind::InvalidConfig };
             return failed(kind, err.to_string());
         }
-        let hooks = match asset.value("base_url") {
-            Some(base_url) => {
-                match OutboundPolicy::for_base_url(base_url, asset.verify_server_cert(), self.tls.clone()) {
-                    Ok(policy) => OutboundHooks::new(Arc::new(policy), redactor.clone()),
-                    Err(message) => return failed(FailureKind::InvalidConfig, message),
-                }
+        // The capability contract: the origins the connector declares, as this
+        // asset sets them; none declared or set is no network at all.
+        let origins = asset.origin_urls();
+        let hooks = if origins.is_empty() {
+            OutboundHooks::deny_all(redactor.clone())
+        } else {
+            match OutboundPolicy::for_origins(&origins, asset.verify_tls(), self.tls.clone()) {
+                Ok(policy) => OutboundHooks::new(Arc::new(policy), redactor.clone()),
+                Err(message) => return failed(FailureKind::InvalidConfig, message),
             }
-            None => OutboundHooks::deny_all(redactor.clone()),
         };
         let state = match StateStore::for_asset(&options.data_dir, connector, asset.name()) {
             Ok(state) => state,

@@ -24,6 +24,20 @@ pub struct ConfigInfo {
     #[serde(rename = "type")]
     pub ty: ConfigType,
     pub required: bool,
+    /// What the host does with it: the connector's capability contract.
+    pub role: ConfigRole,
+}
+
+/// What a configuration variable is to the host (`soar:connector/metadata.config-role`).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfigRole {
+    /// Handed to the connector, nothing else.
+    Value,
+    /// A URL whose origin the connector may send requests to.
+    Origin,
+    /// `false` turns certificate checks off for the asset's origins.
+    TlsVerification,
 }
 
 /// The type of a configuration variable.
@@ -115,6 +129,11 @@ impl From<wit::ConnectorInfo> for ConnectorInfo {
                         wit::ConfigType::Numeric => ConfigType::Numeric,
                     },
                     required: c.required,
+                    role: match c.role {
+                        wit::ConfigRole::Value => ConfigRole::Value,
+                        wit::ConfigRole::Origin => ConfigRole::Origin,
+                        wit::ConfigRole::TlsVerification => ConfigRole::TlsVerification,
+                    },
                 })
                 .collect(),
             actions: info

@@ -63,10 +63,16 @@ fn describe(model: &Model) -> TokenStream {
 }
 
 fn config(config: &Config) -> TokenStream {
-    let Config { name, description, ty, required } = config;
-    let ty = variant(ty);
+    let Config { name, description, ty, required, role } = config;
+    let (ty, role) = (variant(ty), variant(role));
     quote! {
-        ConfigInfo { name: #name.into(), description: #description.into(), type_: ConfigType::#ty, required: #required }
+        ConfigInfo {
+            name: #name.into(),
+            description: #description.into(),
+            type_: ConfigType::#ty,
+            required: #required,
+            role: ConfigRole::#role,
+        }
     }
 }
 
@@ -100,10 +106,16 @@ fn param(param: &Param) -> TokenStream {
 }
 
 /// `investigate` → `Investigate`, as wit-bindgen names enum cases.
+/// The Rust name of a WIT enum case: `tls-verification` is `TlsVerification`.
 fn variant(name: &str) -> Ident {
-    let mut chars = name.chars();
-    let first = chars.next().map(|c| c.to_ascii_uppercase()).unwrap_or_default();
-    Ident::new(&format!("{first}{}", chars.as_str()), Span::call_site())
+    let camel: String = name
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect::<String>()
+        })
+        .collect();
+    Ident::new(&camel, Span::call_site())
 }
 
 fn idents(parts: &[String]) -> Vec<Ident> {

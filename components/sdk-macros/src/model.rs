@@ -32,6 +32,9 @@ pub struct Config {
     pub description: String,
     pub ty: String,
     pub required: bool,
+    /// As in `soar:connector/metadata.config-role`: `value`, `origin` or
+    /// `tls-verification`.
+    pub role: &'static str,
 }
 
 pub struct Action {
@@ -110,9 +113,11 @@ pub fn load(input: &ConnectorInput) -> Result<Model, String> {
     })
 }
 
-/// `@name`, `@product` and `@config` of the world's doc comment.
+/// `@name`, `@product`, `@config`, `@origin` and `@verify-tls` of the world's doc
+/// comment.
 fn world_tags(tagged: &Tagged) -> Result<(String, String, Vec<Config>), String> {
     let (mut name, mut product, mut config) = (None, None, Vec::new());
+    let mut roles = Vec::new();
     for (tag, text) in &tagged.tags {
         match tag.as_str() {
             "name" => name = Some(text.clone()),
@@ -137,10 +142,35 @@ fn world_tags(tagged: &Tagged) -> Result<(String, String, Vec<Config>), String> 
                     ty: ty.to_string(),
                     required,
                     description: words.next().unwrap_or_default().trim().to_string(),
+                    role: "value",
                 });
             }
-            other => return Err(format!("unknown world tag `@{other}`: expected @name, @product or @config")),
+            "origin" | "verify-tls" => roles.push((tag.as_str(), text.trim().to_string())),
+            other => {
+                return Err(format!(
+                    "unknown world tag `@{other}`: expected @name, @product, @config, @origin or @verify-tls"
+                ));
+            }
         }
+    }
+    // The capability contract: which variables are origins, which one turns
+    // certificate checks off. Each names a declared variable of the right type.
+    for (tag, var) in roles {
+        let (role, ty) = if tag == "origin" { ("origin", "string") } else { ("tls-verification", "boolean") };
+        let declared = config
+            .iter_mut()
+            .find(|config: &&mut Config| config.name == var)
+            .ok_or_else(|| format!("`@{tag} {var}`: there is no `@config {var}`"))?;
+        if declared.ty != ty {
+            return Err(format!("`@{tag} {var}`: the variable must be of type {ty}, not {}", declared.ty));
+        }
+        if declared.role != "value" {
+            return Err(format!("`@{tag} {var}`: the variable already has a role"));
+        }
+        declared.role = role;
+    }
+    if config.iter().filter(|config| config.role == "tls-verification").count() > 1 {
+        return Err("only one variable may be `@verify-tls`".into());
     }
     let name = name.ok_or("the world's doc comment needs `@name` (the connector's short name)")?;
     let product = product.ok_or("the world's doc comment needs `@product`")?;
@@ -281,5 +311,37 @@ fn bindings_module(resolve: &Resolve, id: InterfaceId) -> Result<String, String>
             "imported interface `{}` is neither WASI nor the platform's; connectors may only import those",
             resolve.id_of(id).unwrap_or_default()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(docs: &str) -> Result<Vec<Config>, String> {
+        world_tags(&docs::parse(Some(docs))).map(|(_, _, config)| config)
+    }
+
+    const BASE: &str = "@name x\n@product X\n@config api string required The API\n@config login string optional Login\n@config verify boolean optional Verify\n";
+
+    #[test]
+    fn origins_and_the_certificate_switch_are_declared_by_tags() {
+        let config = world(&format!("{BASE}@origin api\n@origin login\n@verify-tls verify\n")).unwrap();
+        let roles: Vec<_> = config.iter().map(|c| (c.name.as_str(), c.role)).collect();
+        assert_eq!(roles, [("api", "origin"), ("login", "origin"), ("verify", "tls-verification")]);
+        assert!(world(BASE).unwrap().iter().all(|c| c.role == "value"), "no tag, no capability");
+    }
+
+    #[test]
+    fn a_wrong_capability_tag_is_a_compile_error() {
+        for (tags, why) in [
+            ("@origin nothing\n", "there is no `@config nothing`"),
+            ("@origin verify\n", "must be of type string"),
+            ("@verify-tls api\n", "must be of type boolean"),
+            ("@origin api\n@origin api\n", "already has a role"),
+        ] {
+            let err = world(&format!("{BASE}{tags}")).err().unwrap_or_default();
+            assert!(err.contains(why), "{tags}: {err}");
+        }
     }
 }

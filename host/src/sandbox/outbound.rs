@@ -1,16 +1,17 @@
-//! Outbound HTTP: only to the scheme, host and port of the asset's `base_url`.
+//! Outbound HTTP: only to the schemes, hosts and ports of the asset's origins
+//! (the configuration variables its connector declares `origin`).
 //!
 //! Every request a connector sends passes through [`OutboundHooks::send_request`].
 //! A request to anywhere else is refused with `HttpRequestDenied` before any
 //! connection is made. Hosts are compared in their canonical form (the one the
 //! asset hands the connector, see [`crate::asset::canonical_url`]), so
-//! `127.1` and `127.0.0.1` are one host. The allowed host name is resolved once
+//! `127.1` and `127.0.0.1` are one host. Each allowed host name is resolved once
 //! per action and connections go only to those addresses, so a DNS answer that
 //! changes during the action (DNS rebinding) cannot redirect it.
 //!
 //! Certificates are checked against the system's trust store and an operator's
-//! CA bundle ([`TlsSettings`]); `verify_server_cert = false` turns the checks
-//! off for that asset only. The credentials a request carries (`Authorization`
+//! CA bundle ([`TlsSettings`]); the connector's `tls-verification` variable set
+//! to `false` turns the checks off for that asset only. The credentials a request carries (`Authorization`
 //! and similar headers) are handed to the action's [`Redactor`] before the
 //! request leaves, so a vendor echoing them cannot get them printed.
 
@@ -103,55 +104,81 @@ pub(crate) fn ca_bundle(bundle: &std::path::Path) -> Result<Vec<rustls::pki_type
     Ok(certs)
 }
 
-/// Where an action may send requests.
+/// Where an action may send requests: the origins its connector declares and
+/// its asset sets, and nothing else.
 #[derive(Debug)]
 pub struct OutboundPolicy {
+    origins: Vec<Origin>,
+    verify_tls: bool,
+    tls: Arc<TlsClients>,
+}
+
+/// One allowed scheme, host and port, with its addresses once resolved.
+#[derive(Debug)]
+struct Origin {
     https: bool,
     host: url::Host,
     port: u16,
-    verify_tls: bool,
-    tls: Arc<TlsClients>,
     addresses: OnceCell<Vec<SocketAddr>>,
 }
 
 impl OutboundPolicy {
-    /// Allows the scheme, host and port of `base_url`.
-    pub fn for_base_url(base_url: &str, verify_tls: bool, tls: Arc<TlsClients>) -> Result<Self, String> {
-        let url = url::Url::parse(base_url.trim()).map_err(|err| format!("'base_url' is not a valid URL: {err}"))?;
-        let https = match url.scheme() {
-            "https" => true,
-            "http" => false,
-            other => return Err(format!("'base_url' must be http or https, not {other}")),
-        };
-        let host = url.host().ok_or("'base_url' has no host")?.to_owned();
-        let port = url.port_or_known_default().ok_or("'base_url' has no port")?;
-        Ok(Self { https, host, port, verify_tls, tls, addresses: OnceCell::new() })
+    /// Allows the scheme, host and port of each of `urls`, `(variable, URL)`
+    /// pairs (the variable names the URL in errors).
+    pub fn for_origins(urls: &[(&str, &str)], verify_tls: bool, tls: Arc<TlsClients>) -> Result<Self, String> {
+        let origins = urls.iter().map(|(name, url)| Origin::parse(name, url)).collect::<Result<_, _>>()?;
+        Ok(Self { origins, verify_tls, tls })
     }
 
-    /// The allowed origin, for messages.
+    /// The allowed origins, for messages.
     pub fn origin(&self) -> String {
-        let scheme = if self.https { "https" } else { "http" };
-        format!("{scheme}://{}:{}", self.host, self.port)
+        if self.origins.is_empty() {
+            return "nothing".into();
+        }
+        self.origins.iter().map(Origin::to_string).collect::<Vec<_>>().join(", ")
     }
 
-    /// Whether `uri` has exactly the allowed scheme, host and port. Both sides
-    /// are parsed the same way, so each host has one spelling.
-    pub fn allows(&self, uri: &Uri) -> bool {
-        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else { return false };
-        let Ok(url) = url::Url::parse(&format!("{scheme}://{authority}/")) else { return false };
+    /// The origin `uri` has, if it is one of the allowed: exactly its scheme,
+    /// host and port. Both sides are parsed the same way, so each host has one
+    /// spelling.
+    fn origin_of(&self, uri: &Uri) -> Option<&Origin> {
+        let (scheme, authority) = (uri.scheme_str()?, uri.authority()?);
+        let url = url::Url::parse(&format!("{scheme}://{authority}/")).ok()?;
         let https = match url.scheme() {
             "https" => true,
             "http" => false,
-            _ => return false,
+            _ => return None,
         };
-        https == self.https
-            && url.username().is_empty()
-            && url.password().is_none()
-            && url.host().is_some_and(|host| host.to_owned() == self.host)
-            && url.port_or_known_default() == Some(self.port)
+        if !url.username().is_empty() || url.password().is_some() {
+            return None;
+        }
+        self.origins.iter().find(|origin| {
+            origin.https == https
+                && url.host().is_some_and(|host| host.to_owned() == origin.host)
+                && url.port_or_known_default() == Some(origin.port)
+        })
     }
 
-    /// The allowed host's addresses, resolved on first use and then fixed.
+    /// Whether `uri` is on one of the allowed origins.
+    pub fn allows(&self, uri: &Uri) -> bool {
+        self.origin_of(uri).is_some()
+    }
+}
+
+impl Origin {
+    fn parse(name: &str, url: &str) -> Result<Self, String> {
+        let url = url::Url::parse(url.trim()).map_err(|err| format!("'{name}' is not a valid URL: {err}"))?;
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => return Err(format!("'{name}' must be http or https, not {other}")),
+        };
+        let host = url.host().ok_or_else(|| format!("'{name}' has no host"))?.to_owned();
+        let port = url.port_or_known_default().ok_or_else(|| format!("'{name}' has no port"))?;
+        Ok(Self { https, host, port, addresses: OnceCell::new() })
+    }
+
+    /// The host's addresses, resolved on first use and then fixed.
     async fn addresses(&self) -> Result<&[SocketAddr], Error> {
         let addresses = self
             .addresses
@@ -175,6 +202,13 @@ impl OutboundPolicy {
     }
 }
 
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}:{}", self.host, self.port)
+    }
+}
+
 /// The `wasi:http` hooks of one action: the policy, the redactor that learns
 /// the credentials sent, and a record of refusals.
 pub struct OutboundHooks {
@@ -191,7 +225,7 @@ impl OutboundHooks {
     }
 
     /// Refuses every request (while a connector describes itself, or for an
-    /// asset without a `base_url`).
+    /// asset that sets none of its connector's origins).
     pub fn deny_all(redactor: Arc<Redactor>) -> Self {
         Self { policy: None, redactor, denied: Arc::default(), untrusted_certificate: Arc::default() }
     }
@@ -241,7 +275,7 @@ impl WasiHttpHooks for OutboundHooks {
         let Some(policy) = self.policy.clone().filter(|policy| policy.allows(request.uri())) else {
             let url = request.uri().to_string();
             let allowed = self.policy.as_ref().map_or_else(|| "nothing".to_string(), |policy| policy.origin());
-            tracing::warn!(url, allowed, "HttpRequestDenied: outbound request outside the asset's base_url");
+            tracing::warn!(url, allowed, "HttpRequestDenied: outbound request outside the asset's origins");
             if let Ok(mut denied) = self.denied.lock() {
                 denied.push(url);
             }
@@ -260,7 +294,7 @@ impl WasiHttpHooks for OutboundHooks {
     }
 }
 
-/// Connects to a pinned address of the allowed host and sends `request` over
+/// Connects to a pinned address of the request's allowed origin and sends `request` over
 /// HTTP/1.1, with TLS for https.
 async fn send(
     policy: &OutboundPolicy,
@@ -273,7 +307,8 @@ async fn send(
     let first_byte_timeout = timeout(|o| o.first_byte_timeout);
     let between_bytes_timeout = timeout(|o| o.between_bytes_timeout);
 
-    let addresses = policy.addresses().await?;
+    let origin = policy.origin_of(request.uri()).ok_or(Error::HttpRequestDenied)?;
+    let addresses = origin.addresses().await?;
     let tcp = tokio::time::timeout(connect_timeout, TcpStream::connect(addresses))
         .await
         .map_err(|_| Error::ConnectionTimeout)?
@@ -287,9 +322,9 @@ async fn send(
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
     *request.uri_mut() = Uri::try_from(path).map_err(|_| Error::HttpRequestUriInvalid)?;
 
-    let (mut sender, connection) = if policy.https {
+    let (mut sender, connection) = if origin.https {
         let connector = policy.tls.connector(policy.verify_tls)?;
-        let tls = connector.connect(server_name(&policy.host)?, tcp).await.map_err(|err| {
+        let tls = connector.connect(server_name(&origin.host)?, tcp).await.map_err(|err| {
             if err.kind() == std::io::ErrorKind::InvalidData { Error::TlsCertificateError } else { Error::Tls(err) }
         })?;
         handshake(Box::new(tls), connect_timeout).await?
@@ -381,7 +416,8 @@ fn tls_connector(roots: Option<rustls::RootCertStore>) -> tokio_rustls::TlsConne
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
-/// Certificate checking turned off by `verify_server_cert = false`: the
+/// Certificate checking turned off by the asset's `tls-verification`
+/// variable: the
 /// handshake signatures are still verified, the certificate chain is not.
 #[derive(Debug)]
 struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
@@ -472,9 +508,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_base_url_origin_is_allowed() {
+    fn only_the_declared_origins_are_allowed() {
         let tls = Arc::new(TlsClients::new(TlsSettings::default()));
-        let policy = OutboundPolicy::for_base_url("http://127.0.0.1:8080/api", true, tls.clone()).unwrap();
+        let policy =
+            OutboundPolicy::for_origins(&[("base_url", "http://127.0.0.1:8080/api")], true, tls.clone()).unwrap();
         let allowed = |uri: &str| policy.allows(&uri.parse::<Uri>().unwrap());
         assert!(allowed("http://127.0.0.1:8080/anything?x=1"));
         assert!(!allowed("https://127.0.0.1:8080/"));
@@ -484,12 +521,26 @@ mod tests {
         assert!(allowed("http://2130706433:8080/"));
         // Other spellings of the same address are the same host.
         assert!(allowed("http://127.1:8080/"));
-        let policy = OutboundPolicy::for_base_url("http://[0:0:0:0:0:0:0:1]:8080", true, tls.clone()).unwrap();
+        let policy =
+            OutboundPolicy::for_origins(&[("base_url", "http://[0:0:0:0:0:0:0:1]:8080")], true, tls.clone()).unwrap();
         assert!(policy.allows(&"http://[::1]:8080/x".parse().unwrap()));
         assert!(!policy.allows(&"http://127.0.0.1:8080/x".parse().unwrap()));
-        let policy = OutboundPolicy::for_base_url("https://Vision.Example.com", true, tls).unwrap();
+        let policy =
+            OutboundPolicy::for_origins(&[("base_url", "https://Vision.Example.com")], true, tls.clone()).unwrap();
         assert!(policy.allows(&"https://vision.example.com:443/x".parse().unwrap()));
         assert!(!policy.allows(&"http://vision.example.com/x".parse().unwrap()));
         assert_eq!(policy.origin(), "https://vision.example.com:443");
+        // Several origins: each, and nothing between them.
+        let two = [("api", "https://api.example.com/v3"), ("login", "https://login.example.com:8443")];
+        let policy = OutboundPolicy::for_origins(&two, true, tls.clone()).unwrap();
+        assert!(policy.allows(&"https://api.example.com/x".parse().unwrap()));
+        assert!(policy.allows(&"https://login.example.com:8443/token".parse().unwrap()));
+        assert!(!policy.allows(&"https://login.example.com/token".parse().unwrap()));
+        assert!(!policy.allows(&"https://example.com/".parse().unwrap()));
+        let none = OutboundPolicy::for_origins(&[], true, tls.clone()).unwrap();
+        assert!(!none.allows(&"https://api.example.com/x".parse().unwrap()));
+        assert_eq!(none.origin(), "nothing");
+        let err = OutboundPolicy::for_origins(&[("login", "ftp://x")], true, tls).unwrap_err();
+        assert!(err.contains("'login'"), "{err}");
     }
 }

@@ -1,4 +1,5 @@
-//! The sandbox: outbound requests only to the asset's `base_url`, time and memory
+//! The sandbox: outbound requests only to the origins the connector declares and
+//! its asset sets, time and memory
 //! limits, no filesystem, sockets or environment. The probe component tries each
 //! escape; the host must stop or refuse it, say so clearly, and carry on.
 
@@ -70,6 +71,52 @@ async fn requests_outside_base_url_are_denied() {
     }
     assert_eq!(other_hits.load(Ordering::SeqCst), 0, "the other server must never be contacted");
     assert_eq!(allowed_hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connector_declaring_two_origins_reaches_both_and_nothing_else() {
+    let (first, first_hits) = counting_server().await;
+    let (second, second_hits) = counting_server().await;
+    let (other, other_hits) = counting_server().await;
+    let env = HostEnv::new();
+    let asset = env.asset("probe", &format!("base_url = \"{first}\"\nsecond_url = \"{second}/api\"\n"));
+    for url in [format!("{first}/a"), format!("{second}/b")] {
+        let run = env.invoke("sandbox_probe", "fetch", &asset, &[("url", &url)]).await.success();
+        assert_eq!(run.json["summary"]["status"], 200);
+    }
+    assert_eq!((first_hits.load(Ordering::SeqCst), second_hits.load(Ordering::SeqCst)), (1, 1));
+    let run = env.invoke("sandbox_probe", "fetch", &asset, &[("url", &format!("{other}/c"))]).await;
+    run.failure("http-request-denied", exit::SANDBOX);
+    assert_eq!(other_hits.load(Ordering::SeqCst), 0);
+
+    // An origin the asset does not set is not allowed.
+    let only_first = probe_asset(&env, &first);
+    let run = env.invoke("sandbox_probe", "fetch", &only_first, &[("url", &format!("{second}/b"))]).await;
+    run.failure("http-request-denied", exit::SANDBOX);
+    assert_eq!(second_hits.load(Ordering::SeqCst), 1);
+
+    // Each origin is checked as an origin: a bad one is bad configuration, named.
+    let bad = env.asset("bad", &format!("base_url = \"{first}\"\nsecond_url = \"ftp://127.0.0.1/\"\n"));
+    let run = env.invoke("sandbox_probe", "fetch", &bad, &[("url", &format!("{first}/a"))]).await;
+    let message = run.failure("invalid-config", exit::INVALID_INPUT);
+    assert!(message.contains("second_url"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connector_declaring_no_origin_gets_no_network_at_all() {
+    let (server, hits) = counting_server().await;
+    let env = HostEnv::new();
+    // The asset holds a URL, but the connector does not declare it an origin.
+    let asset = env.asset("offline", &format!("url = \"{server}\"\n"));
+    for url in [format!("{server}/x"), "http://127.0.0.1:9/".to_string()] {
+        let run = env.invoke("offline_probe", "fetch", &asset, &[("url", &url)]).await;
+        let message = run.failure("http-request-denied", exit::SANDBOX);
+        assert!(message.contains(url.trim_end_matches('/')), "{message}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no connection was made");
+    let actions = env.run(&["actions", "offline_probe", "--json"]).await;
+    let roles: Vec<_> = actions.json["configuration"].as_array().unwrap().iter().map(|c| c["role"].clone()).collect();
+    assert_eq!(roles, [serde_json::json!("value")], "{actions:#?}");
 }
 
 #[tokio::test]
