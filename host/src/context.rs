@@ -5,7 +5,7 @@
 use crate::platform::config::{ConfigCtx, ConfigView};
 use crate::platform::ingest::{IngestCtx, IngestView};
 use crate::platform::log::{LogCtx, LogView};
-use crate::platform::state::{StateCtx, StateCtxView, StateView};
+use crate::platform::state::{StateCtx, StateCtxView, StateView, WriteBarrier};
 use crate::platform::vault::{VaultCtx, VaultCtxView, VaultView};
 use crate::sandbox::MemoryCap;
 use crate::sandbox::outbound::OutboundHooks;
@@ -104,9 +104,17 @@ impl ConfigView for ActionContext {
     }
 }
 
+/// The ordering of state and ingest: containers an action saved are made
+/// durable before its state changes, so a checkpoint never gets ahead of them.
+impl WriteBarrier for IngestCtx {
+    fn make_durable(&mut self) -> Result<(), String> {
+        self.commit()
+    }
+}
+
 impl StateView for ActionContext {
     fn state(&mut self) -> StateCtxView<'_> {
-        StateCtxView { ctx: &mut self.state, ingest: &mut self.ingest }
+        StateCtxView { ctx: &mut self.state, before_write: &mut self.ingest }
     }
 }
 

@@ -1,6 +1,5 @@
 //! `soar:connector/state`: the asset's key-value state.
 
-use super::ingest::IngestCtx;
 use crate::bindings::soar::connector::state::{self, Host, StateError};
 use crate::storage::state::StateStore;
 use wasmtime::component::{HasData, Linker};
@@ -31,12 +30,29 @@ pub trait StateView: Send {
     fn state(&mut self) -> StateCtxView<'_>;
 }
 
-/// The state, with the action's pending ingest saves: they are committed before
-/// the state changes, so a checkpoint a connector stores after saving
-/// containers is never durable before those containers are.
+/// What must be durable before the state changes. A connector records its
+/// progress (a checkpoint) in its state after it has saved data through other
+/// capabilities; the checkpoint must never be durable while that data is not.
+/// The action's context says what is pending (its ingest saves); the state
+/// capability knows only that something may be.
+pub trait WriteBarrier: Send {
+    /// Makes everything pending durable, or says why it cannot.
+    fn make_durable(&mut self) -> Result<(), String>;
+}
+
+/// Nothing is ever pending.
+pub struct NothingPending;
+
+impl WriteBarrier for NothingPending {
+    fn make_durable(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The state, and the barrier passed before every write.
 pub struct StateCtxView<'a> {
     pub ctx: &'a mut StateCtx,
-    pub ingest: &'a mut IngestCtx,
+    pub before_write: &'a mut dyn WriteBarrier,
 }
 
 struct HasState;
@@ -59,9 +75,9 @@ impl StateCtxView<'_> {
         self.ctx.store()
     }
 
-    /// Before a write: the ingest saves it may record progress over.
-    fn commit_ingest(&mut self) -> Result<(), StateError> {
-        self.ingest.commit().map_err(StateError::Unavailable)
+    /// Before a write: what it may record progress over.
+    fn barrier(&mut self) -> Result<(), StateError> {
+        self.before_write.make_durable().map_err(StateError::Unavailable)
     }
 }
 
@@ -77,16 +93,62 @@ impl Host for StateCtxView<'_> {
             Ok(value) => value,
             Err(err) => return Ok(Err(StateError::InvalidValue(format!("'{key}' is not JSON: {err}")))),
         };
-        if let Err(err) = self.commit_ingest() {
+        if let Err(err) = self.barrier() {
             return Ok(Err(err));
         }
         Ok(self.store().and_then(|store| store.set(&key, value).map_err(unavailable)))
     }
 
     fn remove(&mut self, key: String) -> wasmtime::Result<Result<(), StateError>> {
-        if let Err(err) = self.commit_ingest() {
+        if let Err(err) = self.barrier() {
             return Ok(Err(err));
         }
         Ok(self.store().and_then(|store| store.remove(&key).map_err(unavailable)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records each barrier and fails when told to.
+    struct Recording {
+        calls: usize,
+        fail: bool,
+    }
+
+    impl WriteBarrier for Recording {
+        fn make_durable(&mut self) -> Result<(), String> {
+            self.calls += 1;
+            if self.fail { Err("the disk is full".into()) } else { Ok(()) }
+        }
+    }
+
+    #[test]
+    fn every_write_passes_the_barrier_first_and_none_happens_if_it_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ctx = StateCtx::new(StateStore::for_asset(dir.path(), "probe", "asset").unwrap());
+        let mut barrier = Recording { calls: 0, fail: false };
+        let mut view = StateCtxView { ctx: &mut ctx, before_write: &mut barrier };
+        view.set("checkpoint".into(), "1".into()).unwrap().unwrap();
+        assert_eq!(view.get("checkpoint".into()).unwrap().unwrap().as_deref(), Some("1"));
+        view.remove("checkpoint".into()).unwrap().unwrap();
+        assert_eq!(barrier.calls, 2, "reads pass no barrier; each write one");
+
+        let mut failing = Recording { calls: 0, fail: true };
+        let mut view = StateCtxView { ctx: &mut ctx, before_write: &mut failing };
+        let refused = view.set("checkpoint".into(), "2".into()).unwrap();
+        assert!(
+            matches!(refused, Err(StateError::Unavailable(ref why)) if why.contains("disk is full")),
+            "{refused:?}"
+        );
+        assert_eq!(view.get("checkpoint".into()).unwrap().unwrap(), None, "the checkpoint was not written");
+    }
+
+    #[test]
+    fn outside_an_action_there_is_no_state() {
+        let mut ctx = StateCtx::none();
+        let mut view = StateCtxView { ctx: &mut ctx, before_write: &mut NothingPending };
+        assert!(matches!(view.get("x".into()).unwrap(), Err(StateError::Unavailable(_))));
     }
 }
