@@ -53,12 +53,18 @@ components: setup dev-key
 		$(HOST) sign $(WASM_OUT)/$$c.wasm --secret-key $(DEV_SECRET) --public-key $(DEV_PUBLIC) --output $(TEST_PLUGINS)/$$c.wasm; \
 	done
 
-# Trusts the development key locally and installs the connectors into the default
-# plugin directory (or $SOAR_PLUGIN_DIR) with `host plugin install`.
+# Trusts the development key locally, installs the connectors into the default
+# plugin directory (or $SOAR_PLUGIN_DIR) with `host plugin install`, and the
+# command into $(BIN_DIR) as `host` and as `soar-host` (`host` is also the DNS
+# lookup tool on many systems).
+PREFIX       ?= $(HOME)/.local
+BIN_DIR      := $(PREFIX)/bin
 install: components
 	@mkdir -p $(USER_TRUST) && cp $(DEV_PUBLIC) $(USER_TRUST)/dev.pub
 	@for c in $(CONNECTORS); do $(HOST) --trust $(USER_TRUST) plugin install $(TEST_PLUGINS)/$$c.wasm > /dev/null; done
 	@echo "connectors installed in $${SOAR_PLUGIN_DIR:-$(DATA_HOME)/soar/plugins}, signed by the development key trusted in $(USER_TRUST)"
+	@mkdir -p $(BIN_DIR) && install -m 0755 $(HOST) $(BIN_DIR)/soar-host && ln -sf soar-host $(BIN_DIR)/host
+	@echo "the command is installed as $(BIN_DIR)/soar-host and $(BIN_DIR)/host$$(case ":$$PATH:" in *":$(BIN_DIR):"*) ;; *) echo " (add $(BIN_DIR) to PATH)";; esac)"
 
 build: host components install
 
