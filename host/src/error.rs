@@ -132,7 +132,7 @@ pub enum FailureKind {
     Vendor,
     /// The vendor could not be reached.
     Connection,
-    /// The sandbox refused an outbound request outside the asset's `base_url`.
+    /// The sandbox refused an outbound request outside the asset's origins.
     HttpRequestDenied,
     /// A platform service (vault, state, ingest) failed.
     Platform,

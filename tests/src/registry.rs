@@ -4,7 +4,6 @@
 //! or TLS, and stopped when dropped.
 
 use crate::tls::TestCa;
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -39,7 +38,7 @@ impl RegistryServer {
 
     /// A registry configured by `config`.
     pub fn start_with(config: RegistryConfig) -> Self {
-        let mut dir = tempfile::tempdir().expect("registry directory");
+        let dir = tempfile::tempdir().expect("registry directory");
         let mut yaml = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n",
             dir.path().join("storage").display()
@@ -52,20 +51,20 @@ impl RegistryServer {
                 dir.path().join("htpasswd").display()
             ));
         }
+        let mut tls = String::new();
+        if let Some(ca) = &config.tls {
+            let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+            ca.write_server_pem(&cert, &key).expect("server certificate");
+            tls = format!("  tls:\n    certificate: {}\n    key: {}\n", cert.display(), key.display());
+        }
         // A port is free when asked for; the registry binds it a moment later,
         // so a start that loses the race is retried on another.
+        let config_path = dir.path().join("config.yml");
         for _ in 0..5 {
             let port = free_port();
-            let mut http = format!("http:\n  addr: 127.0.0.1:{port}\n  secret: soar-tests-secret\n");
-            if let Some(ca) = &config.tls {
-                let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
-                ca.write_server_pem(&cert, &key).expect("server certificate");
-                http.push_str(&format!("  tls:\n    certificate: {}\n    key: {}\n", cert.display(), key.display()));
-            }
-            let config_path = dir.path().join("config.yml");
-            let mut file = std::fs::File::create(&config_path).expect("registry config");
-            file.write_all(yaml.as_bytes()).and_then(|()| file.write_all(http.as_bytes())).expect("registry config");
-            let child = Command::new(PROGRAM)
+            let http = format!("http:\n  addr: 127.0.0.1:{port}\n  secret: soar-tests-secret\n{tls}");
+            std::fs::write(&config_path, format!("{yaml}{http}")).expect("registry config");
+            let mut child = Command::new(PROGRAM)
                 .arg("serve")
                 .arg(&config_path)
                 .stdout(Stdio::null())
@@ -74,39 +73,13 @@ impl RegistryServer {
                 .unwrap_or_else(|err| {
                     panic!("cannot start {PROGRAM} ({err}): `make test` installs it (Debian package docker-registry)")
                 });
-            let mut server = Self { child, dir, port, tls: config.tls.is_some() };
-            if server.wait_ready() {
-                return server;
+            if wait_ready(&mut child, port) {
+                return Self { child, dir, port, tls: config.tls.is_some() };
             }
-            let _ = server.child.kill();
-            let _ = server.child.wait();
-            dir = server.into_dir();
+            let _ = child.kill();
+            let _ = child.wait();
         }
         panic!("{PROGRAM} did not start");
-    }
-
-    fn into_dir(mut self) -> TempDir {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let placeholder = tempfile::tempdir().expect("temporary directory");
-        let dir = std::mem::replace(&mut self.dir, placeholder);
-        drop(self);
-        dir
-    }
-
-    /// Up when its port accepts connections, within 10 s; false if it exited.
-    fn wait_ready(&mut self) -> bool {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
-            }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
     }
 
     /// `127.0.0.1:PORT`.
@@ -165,6 +138,21 @@ impl Drop for RegistryServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Up when its port accepts connections, within 10 s; false if it exited.
+fn wait_ready(child: &mut Child, port: u16) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 fn free_port() -> u16 {

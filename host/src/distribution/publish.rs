@@ -44,10 +44,9 @@ pub async fn push(
     reference: &OciReference,
 ) -> Result<Pushed, Error> {
     let Some(tag) = reference.tag().filter(|_| reference.digest().is_none()) else {
-        return Err(Error::Artifact {
-            origin: reference.to_string(),
-            message: "push to a version tag (oci://REGISTRY/REPOSITORY:1.2.0), not a digest".into(),
-        });
+        return Err(Error::Usage(format!(
+            "cannot push to {reference}: push to a version tag (oci://REGISTRY/REPOSITORY:1.2.0), not a digest"
+        )));
     };
     let component = std::fs::read(file).map_err(|source| Error::ReadPlugin { path: file.to_path_buf(), source })?;
     let plugin = runtime.load_bytes(&component, file).await?;

@@ -56,7 +56,6 @@ impl Machine {
         let mut files: Vec<_> = std::fs::read_dir(self.plugins.path())
             .unwrap()
             .flatten()
-            .filter(|entry| !entry.file_name().to_string_lossy().ends_with(".lock.lock"))
             .map(|entry| (entry.file_name().to_string_lossy().into_owned(), std::fs::read(entry.path()).unwrap()))
             .collect();
         files.sort();
@@ -244,6 +243,11 @@ async fn bad_references_are_refused_before_anything_is_sent() {
         let run = operator.host(&["plugin", "push", path_str(&component("cofense.wasm")), reference]).await;
         assert_eq!(run.code, exit::INVALID_INPUT, "{reference}: {run:#?}");
     }
+    // A digest names content that exists; a push makes a tag.
+    let pinned = format!("oci://127.0.0.1:9/soar/cofense@sha256:{}", "0".repeat(64));
+    let run = operator.host(&["plugin", "push", path_str(&component("cofense.wasm")), &pinned]).await;
+    assert_eq!(run.code, exit::INVALID_INPUT, "{run:#?}");
+    assert!(run.stderr.contains("version tag"), "{}", run.stderr);
     assert!(operator.contents().is_empty());
 }
 
@@ -363,6 +367,12 @@ async fn registry_credentials_come_from_the_docker_config_or_the_environment() {
     assert_eq!(anonymous.code, exit::ACTION_FAILED, "{anonymous:#?}");
     assert!(anonymous.stderr.contains("refused the credentials"), "{anonymous:#?}");
 
+    // A Docker configuration that is not JSON is warned about, not trusted.
+    std::fs::write(docker.path().join("config.json"), "{ not json").unwrap();
+    let garbled = publisher.host_with(&[("DOCKER_CONFIG", docker_dir)], &push_args).await;
+    assert_eq!(garbled.code, exit::ACTION_FAILED, "{garbled:#?}");
+    assert!(garbled.stderr.contains("cannot read the Docker credentials"), "{}", garbled.stderr);
+
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     let config = serde_json::json!({"auths": {registry.address(): {"auth": auth}}});
     std::fs::write(docker.path().join("config.json"), config.to_string()).unwrap();
@@ -407,6 +417,7 @@ async fn https_registries_are_verified_against_the_system_roots_and_the_ca_bundl
 
     let untrusted = publisher.host(&["plugin", "push", path_str(&component("cofense.wasm")), &reference]).await;
     assert_eq!(untrusted.code, exit::ACTION_FAILED, "an unknown CA is refused: {untrusted:#?}");
+    assert!(untrusted.stderr.contains("certificate"), "the error says why: {}", untrusted.stderr);
     push(&publisher, &component("cofense.wasm"), &reference, &["--ca-bundle", path_str(&bundle)]).await;
     let operator = Machine::new();
     let run = operator.host(&["--ca-bundle", path_str(&bundle), "plugin", "install", &reference]).await;
