@@ -124,12 +124,12 @@ async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Resul
     }
     let progress = Progress::new();
     let messages = progress.clone();
-    invoke_options.progress = Some(Box::new(move |message| messages.message(message)));
+    invoke_options.progress = Some(Arc::new(move |message| messages.message(message)));
     let bytes = progress.clone();
-    invoke_options.download_progress = Some(Box::new(move |done, total| bytes.bytes(done, total)));
+    invoke_options.download_progress = Some(Arc::new(move |done, total| bytes.bytes(done, total)));
     let containers = progress.clone();
-    invoke_options.ingest_progress = Some(Box::new(move |count| containers.count(count, "containers")));
-    let report = runtime.invoke(&plugin, action, params, asset, invoke_options).await;
+    invoke_options.ingest_progress = Some(Arc::new(move |count| containers.count(count, "containers")));
+    let report = runtime.invoke_action(&plugin, action, params, asset, &invoke_options).await;
     progress.finish();
     Ok(report)
 }

@@ -90,7 +90,7 @@ impl Global {
         let cache_dir = Some(self.cache_dir.clone().unwrap_or_else(dirs::cache));
         // One action per process: no instance pool (see `RuntimeOptions::instance_pool`).
         let tls = soar_host::sandbox::outbound::TlsSettings { ca_bundle: self.ca_bundle.clone() };
-        Runtime::new(RuntimeOptions { trust, cache_dir, limits, tls, instance_pool: None })
+        Runtime::new(RuntimeOptions { trust, cache_dir, limits, tls, instance_pool: None, ..Default::default() })
     }
 }
 

@@ -73,6 +73,10 @@ pub enum Error {
     /// A registry cannot be reached or refuses the request.
     #[error("registry {registry}: {message}")]
     Registry { registry: String, message: String },
+    /// Every instance slot is taken and the queue for one is full, or the wait
+    /// for one was too long (see [`crate::slots`]).
+    #[error("{0}")]
+    Busy(String),
 }
 
 fn list(items: &[String]) -> String {
@@ -103,6 +107,7 @@ impl Error {
             Error::Asset(_) | Error::Lock(_) => FailureKind::InvalidConfig,
             Error::Registry { .. } => FailureKind::Connection,
             Error::Engine(_) | Error::Host(_) => FailureKind::HostError,
+            Error::Busy(_) => FailureKind::HostBusy,
         }
     }
 
@@ -154,6 +159,9 @@ pub enum FailureKind {
     UnknownAction,
     /// The host itself failed.
     HostError,
+    /// The host had no instance slot free in time: retry later, or give the
+    /// runtime a larger pool.
+    HostBusy,
 }
 
 impl FailureKind {
@@ -165,7 +173,7 @@ impl FailureKind {
             Vendor | Connection | Platform | NotImplemented => exit::ACTION_FAILED,
             HttpRequestDenied | TimeLimit | MemoryLimit | Crashed => exit::SANDBOX,
             UnknownConnector | BadConnector | UntrustedConnector => exit::CONNECTOR,
-            HostError => exit::HOST,
+            HostError | HostBusy => exit::HOST,
         }
     }
 }

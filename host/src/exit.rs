@@ -14,5 +14,5 @@ pub const CONNECTOR: i32 = 3;
 /// The sandbox stopped the action: a denied outbound request, the time limit,
 /// the memory limit, or a crash of the connector.
 pub const SANDBOX: i32 = 4;
-/// The host itself failed.
+/// The host itself failed, or was too busy to run the action.
 pub const HOST: i32 = 5;

@@ -39,7 +39,9 @@ pub const MAX_QUOTED: usize = 16 * 1024;
 /// Appended to the error of an action that met a certificate it does not trust.
 const CERTIFICATE_HINT: &str = " (the server's certificate is not signed by a CA the host trusts: add the CA's certificate with --ca-bundle FILE or SOAR_CA_BUNDLE, or, only for a server you trust, set verify_server_cert = false in the asset)";
 
-/// Where an action's files and state go, and who runs it.
+/// Where an action's files and state go, and who runs it. Cheap to clone: make
+/// one and pass it to every call.
+#[derive(Clone)]
 pub struct InvokeOptions {
     /// The data directory (state, vault, ingested containers).
     pub data_dir: PathBuf,
@@ -66,6 +68,21 @@ impl InvokeOptions {
             download_progress: None,
             ingest_progress: None,
         }
+    }
+}
+
+impl InvokeOptions {
+    /// What `plugin`'s actions have stored for `asset` under these options'
+    /// data directory (empty before the first write). It holds whatever the
+    /// connector keeps there: checkpoints, and cached credentials such as access
+    /// tokens, so treat it as secret.
+    pub fn state_of(&self, plugin: &Plugin, asset: &Asset) -> Result<Map<String, Value>, Error> {
+        let store = StateStore::for_asset(&self.data_dir, &plugin.info.name, asset.name())
+            .map_err(|err| Error::Host(format!("asset state: {err}")))?;
+        if !store.path().exists() {
+            return Ok(Map::new());
+        }
+        store.load().map_err(|err| Error::Host(format!("asset state {}: {err}", store.path().display())))
     }
 }
 
@@ -147,15 +164,44 @@ impl ActionReport {
 }
 
 impl Runtime {
-    /// Runs `action` of `plugin` for `asset` in a fresh store, within the
-    /// runtime's limits.
-    pub async fn invoke(
+    /// Runs the action of `plugin` called `action` (`get ioc`, `get-ioc` or
+    /// `get_ioc`) for `asset`, with `params` given as text as on the command line
+    /// (`[("id", "41ec…"), ("source", "Triage-1")]`): the common case.
+    ///
+    /// An unknown action or a parameter that does not bind is a failed report
+    /// naming it (as [`Runtime::invoke_action`] reports everything else), and
+    /// nothing is sent.
+    pub async fn invoke<N: AsRef<str>, V: AsRef<str>>(
+        &self,
+        plugin: &Plugin,
+        action: &str,
+        params: &[(N, V)],
+        asset: Arc<Asset>,
+        options: &InvokeOptions,
+    ) -> ActionReport {
+        let bound = plugin.action(action).and_then(|action| Ok((action, crate::params::bind(&action.params, params)?)));
+        match bound {
+            Ok((action, bound)) => self.invoke_action(plugin, action, bound, asset, options).await,
+            Err(err) => {
+                let redactor = asset.redactor();
+                let echo = params
+                    .iter()
+                    .map(|(name, value)| (name.as_ref().to_string(), Value::from(redactor.text(value.as_ref()))))
+                    .collect();
+                ActionReport::from_error(&err, echo)
+            }
+        }
+    }
+
+    /// Runs `action` of `plugin` for `asset` with parameters already bound, in a
+    /// fresh store, within the runtime's limits.
+    pub async fn invoke_action(
         &self,
         plugin: &Plugin,
         action: &Action,
         params: BoundParams,
         asset: Arc<Asset>,
-        options: InvokeOptions,
+        options: &InvokeOptions,
     ) -> ActionReport {
         let redactor = Arc::new(asset.redactor());
         let echo = match redactor.json(Value::Object(params.echo.clone()), &[]) {
@@ -194,13 +240,18 @@ impl Runtime {
             state: StateCtx::new(state),
             vault: VaultCtx::new(
                 VaultStore::new(&options.data_dir),
-                options.user,
-                options.container,
-                options.download_progress,
+                options.user.clone(),
+                options.container.clone(),
+                options.download_progress.clone(),
                 self.limits.max_download,
             ),
-            ingest: IngestCtx::new(options.data_dir.clone(), connector, asset.name(), options.ingest_progress),
-            log: LogCtx::new(connector, options.progress, redactor.clone()),
+            ingest: IngestCtx::new(options.data_dir.clone(), connector, asset.name(), options.ingest_progress.clone()),
+            log: LogCtx::new(connector, options.progress.clone(), redactor.clone()),
+        };
+        // The slot outlives the store (declared first, dropped last).
+        let _slot = match self.slot().await {
+            Ok(slot) => slot,
+            Err(err) => return failed(FailureKind::HostBusy, err.to_string()),
         };
         let mut store = self.new_store(capabilities);
 

@@ -9,24 +9,27 @@
 //! ```no_run
 //! # async fn run() -> Result<(), soar_host::Error> {
 //! use soar_host::signing::TrustStore;
-//! use soar_host::{Asset, InvokeOptions, PluginDir, Runtime, RuntimeOptions, Trust, params};
+//! use soar_host::{Asset, InvokeOptions, PluginDir, Runtime, RuntimeOptions, Trust};
 //! use std::sync::Arc;
 //!
-//! let trust = Trust::Signed(TrustStore::load("trusted-keys".as_ref()).map_err(soar_host::Error::Host)?);
+//! let trust = Trust::Signed(TrustStore::load("trusted-keys".as_ref()).map_err(soar_host::Error::TrustStore)?);
 //! let runtime = Runtime::new(RuntimeOptions { trust, ..Default::default() })?;
-//! let plugin = runtime.load(&PluginDir::new("plugins").find("cofense")?).await?;
+//! let plugin = runtime.plugin(&PluginDir::new("plugins"), "cofense").await?;
 //! let asset = Arc::new(Asset::load("cofense.toml".as_ref(), &plugin.info().configuration)?);
-//! let action = plugin.action("get ioc")?;
-//! let given = [("id".to_string(), "41ecc26bd356dd706cc1a0cd839cad2c".to_string()), ("source".into(), "Triage-1".into())];
-//! let params = params::bind(&action.params, &given)?;
-//! let report = runtime.invoke(&plugin, action, params, asset, InvokeOptions::new("data")).await;
+//! let options = InvokeOptions::new("data");
+//! let params = [("id", "41ecc26bd356dd706cc1a0cd839cad2c"), ("source", "Triage-1")];
+//! let report = runtime.invoke(&plugin, "get ioc", &params, asset, &options).await;
 //! println!("{}", serde_json::to_string_pretty(&report).unwrap());
 //! # Ok(()) }
 //! ```
 //!
-//! One [`Runtime`] (engine and linker) serves a whole process; each [`Plugin`] is
+//! One [`Runtime`] (engine and linker) serves a whole process and is shared
+//! between tasks (`Runtime` and [`Plugin`] are `Send + Sync`); each plugin is
 //! verified against the trusted keys before anything is compiled, compiled once
-//! (and cached on disk); each action gets a fresh store and instance.
+//! (and cached on disk); each action gets a fresh store and instance. More
+//! actions than the instance pool holds wait for a slot, up to a bound, past
+//! which they fail as `host-busy` ([`slots`]). `examples/embed.rs` is a whole
+//! program, run by the tests.
 
 pub mod asset;
 pub mod bindings;
@@ -36,6 +39,7 @@ pub mod distribution;
 mod error;
 pub mod exit;
 mod invoke;
+mod load;
 pub mod manifest;
 pub mod names;
 pub mod outcome;
@@ -46,6 +50,7 @@ pub mod redact;
 mod runtime;
 pub mod sandbox;
 pub mod signing;
+pub mod slots;
 pub mod storage;
 
 pub use asset::{Asset, AssetError};

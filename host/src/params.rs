@@ -39,11 +39,15 @@ pub struct BoundParams {
     pub echo: Map<String, Value>,
 }
 
-/// Binds `given` (`name=value` pairs; names in spec or WIT spelling) to
-/// `signature`. Empty values count as not given.
-pub fn bind(signature: &[ParamSignature], given: &[(String, String)]) -> Result<BoundParams, ParamError> {
+/// Binds `given` (`name=value` pairs, as text; names in spec or WIT spelling)
+/// to `signature`. Empty values count as not given.
+pub fn bind<N: AsRef<str>, V: AsRef<str>>(
+    signature: &[ParamSignature],
+    given: &[(N, V)],
+) -> Result<BoundParams, ParamError> {
     let mut texts: Vec<Option<&str>> = vec![None; signature.len()];
     for (name, value) in given {
+        let (name, value) = (name.as_ref(), value.as_ref());
         let Some(index) = signature.iter().position(|p| normalize(&p.name) == normalize(name)) else {
             let known: Vec<&str> = signature.iter().map(|p| p.name.as_str()).collect();
             let message = if known.is_empty() {
@@ -51,9 +55,9 @@ pub fn bind(signature: &[ParamSignature], given: &[(String, String)]) -> Result<
             } else {
                 format!("Unknown parameter '{name}'; this action takes {}", known.join(", "))
             };
-            return Err(ParamError { name: name.clone(), message });
+            return Err(ParamError { name: name.to_string(), message });
         };
-        if texts[index].replace(value.as_str()).is_some() {
+        if texts[index].replace(value).is_some() {
             let name = &signature[index].name;
             return Err(ParamError {
                 name: name.clone(),

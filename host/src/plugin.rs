@@ -1,17 +1,14 @@
-//! Plugins: connector components found by name in a plugin directory, compiled
-//! (or loaded from the compile cache), pre-linked, and described.
+//! Plugins: connector components found by name in a plugin directory, and what
+//! a loaded one is (loading one is `load.rs`).
 
-use crate::bindings::Connector;
-use crate::context::{ActionContext, Capabilities};
+use crate::context::ActionContext;
 use crate::error::Error;
 use crate::manifest::{ActionInfo, ActionKind, ConnectorInfo};
 use crate::names::check_connector_name;
 use crate::params::ParamSignature;
-use crate::runtime::{Runtime, Trust};
 use crate::signing::TrustedKey;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use wasmtime::component::types::ComponentItem;
+use std::sync::Arc;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 /// The file extension of connector components.
@@ -69,13 +66,17 @@ impl PluginDir {
 }
 
 /// A loaded connector, ready to run actions.
+///
+/// A `Plugin` is `Send` and `Sync` and is meant to be shared (an `Arc<Plugin>`,
+/// as `Runtime::plugin` hands out): it holds compiled, pre-linked code, and
+/// every action gets a fresh instance of it.
 pub struct Plugin {
     pub(crate) info: ConnectorInfo,
     pub(crate) pre: InstancePre<ActionContext>,
-    actions: Vec<Action>,
-    digest: String,
-    signers: Vec<TrustedKey>,
-    path: PathBuf,
+    pub(crate) actions: Vec<Action>,
+    pub(crate) digest: String,
+    pub(crate) signers: Vec<TrustedKey>,
+    pub(crate) path: PathBuf,
 }
 
 /// One action: what the connector says about it, and its reflected signature.
@@ -87,98 +88,33 @@ pub struct Action {
     pub(crate) export: ComponentExportIndex,
 }
 
-impl Runtime {
-    /// Loads the component at `path`: compiles it (or reuses cached code),
-    /// links it, and asks it to describe itself.
-    ///
-    /// The signature is checked first: a component that is not signed by a
-    /// trusted key is refused before any of it is compiled.
-    pub async fn load(&self, path: &Path) -> Result<Plugin, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::ReadPlugin { path: path.to_path_buf(), source })?;
-        self.load_bytes(&bytes, path).await
-    }
-
-    /// [`Runtime::load`] of a component already in memory (pulled from a
-    /// registry, read from a bundle); `path` names it in errors.
-    pub async fn load_bytes(&self, bytes: &[u8], path: &Path) -> Result<Plugin, Error> {
-        let signers = match &self.trust {
-            Trust::Signed(store) => {
-                store.verify(bytes).map_err(|reason| Error::Untrusted { path: path.to_path_buf(), reason })?
-            }
-            Trust::AllowUnsigned => {
-                tracing::warn!(
-                    "signature checks are OFF (--allow-unsigned): loading {} without verifying it",
-                    path.display()
-                );
-                Vec::new()
-            }
-        };
-        let digest = hex::encode(Sha256::digest(bytes));
-        let component = self.compile(bytes, &digest)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|err| Error::Link { path: path.to_path_buf(), message: format!("{err:#}") })?;
-
-        let info = describe(self, &pre, path).await?;
-        let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
-        // The name becomes file and directory names (plugin, state): it must be one
-        // safe path component.
-        check_connector_name(&info.name).map_err(|reason| bad_plugin(format!("it declares a name that {reason}")))?;
-        let interface = component.get_export_index(None, &info.actions_interface).ok_or_else(|| {
-            bad_plugin(format!("it does not export its actions interface {}", info.actions_interface))
-        })?;
-        let ComponentItem::ComponentInstance(instance_type) = component
-            .component_type()
-            .exports(&self.engine)
-            .find(|(name, _)| *name == info.actions_interface)
-            .map(|(_, export)| export.ty)
-            .ok_or_else(|| bad_plugin(format!("no type for {}", info.actions_interface)))?
-        else {
-            return Err(bad_plugin(format!("{} is not an interface", info.actions_interface)));
-        };
-        let mut actions = Vec::new();
-        for (function, item) in instance_type.exports(&self.engine) {
-            let ComponentItem::ComponentFunc(func_type) = item.ty else { continue };
-            let action_info = info
-                .actions
-                .iter()
-                .find(|a| a.wit_name() == function)
-                .cloned()
-                .ok_or_else(|| bad_plugin(format!("its describe export does not describe action {function}")))?;
-            let export = component
-                .get_export_index(Some(&interface), function)
-                .ok_or_else(|| bad_plugin(format!("no export index for {function}")))?;
-            let results: Vec<_> = func_type.results().collect();
-            let [result] = results.as_slice() else {
-                return Err(bad_plugin(format!(
-                    "action {function} returns {} values, not one action result",
-                    results.len()
-                )));
-            };
-            crate::outcome::check_type(result).map_err(|reason| bad_plugin(format!("action {function}: {reason}")))?;
-            let params =
-                func_type.params().map(|(name, ty)| ParamSignature { name: name.replace('-', "_"), ty }).collect();
-            actions.push(Action { info: action_info, params, export });
-        }
-        Ok(Plugin { info, pre, actions, digest, signers, path: path.to_path_buf() })
-    }
+/// A plugin loaded by name, and the identity of its file then.
+pub(crate) struct Loaded {
+    pub stamp: FileStamp,
+    pub plugin: Arc<Plugin>,
 }
 
-/// Calls the component's `describe` export in a store that grants nothing.
-async fn describe(runtime: &Runtime, pre: &InstancePre<ActionContext>, path: &Path) -> Result<ConnectorInfo, Error> {
-    let mut store = runtime.new_store(Capabilities::inert("describe"));
-    let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
-    let instance =
-        pre.instantiate_async(&mut store).await.map_err(|err| bad_plugin(format!("cannot instantiate it: {err:#}")))?;
-    let connector = Connector::new(&mut store, &instance)
-        .map_err(|err| bad_plugin(format!("it does not export soar:connector/metadata: {err:#}")))?;
-    let info = connector
-        .soar_connector_metadata()
-        .call_describe(&mut store)
-        .await
-        .map_err(|err| bad_plugin(format!("its describe export failed: {err:#}")))?;
-    Ok(info.into())
+/// What changes when a file is replaced or written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileStamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileStamp {
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
 }
 
 impl Plugin {

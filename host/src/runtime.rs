@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::sandbox::Limits;
 use crate::sandbox::outbound::{TlsClients, TlsSettings};
 use crate::signing::TrustStore;
+use crate::slots::{Queueing, Slot, Slots};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::os::fd::AsRawFd;
@@ -43,7 +44,11 @@ pub struct RuntimeOptions {
     /// (wasmtime's pooling allocator): each instantiation is then faster, but
     /// setting the pool up and tearing it down costs milliseconds, so a process
     /// that runs one action (the CLI) is faster with `None`.
+    ///
+    /// With a pool, more actions than it holds wait for a slot ([`Queueing`]).
     pub instance_pool: Option<u32>,
+    /// How actions wait for a slot of the pool.
+    pub queueing: Queueing,
 }
 
 impl Default for RuntimeOptions {
@@ -54,11 +59,16 @@ impl Default for RuntimeOptions {
             limits: Limits::default(),
             tls: TlsSettings::default(),
             instance_pool: Some(16),
+            queueing: Queueing::default(),
         }
     }
 }
 
 /// The engine and linker shared by every plugin and action.
+///
+/// A `Runtime` is `Send` and `Sync`: make one per process and share it (an
+/// `Arc<Runtime>`, or a reference) between every task that runs actions.
+/// Actions run concurrently; each gets its own store and instance.
 pub struct Runtime {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<ActionContext>,
@@ -66,6 +76,9 @@ pub struct Runtime {
     pub(crate) trust: Trust,
     pub(crate) tls: Arc<TlsClients>,
     cache: Option<CompileCache>,
+    slots: Slots,
+    /// Plugins loaded by name, with the identity of the file each came from.
+    pub(crate) loaded: std::sync::Mutex<std::collections::HashMap<PathBuf, crate::plugin::Loaded>>,
 }
 
 impl Runtime {
@@ -75,8 +88,8 @@ impl Runtime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
-        if let Some(instances) = options.instance_pool {
-            let instances = instances.max(1);
+        let pool = options.instance_pool.map(|instances| instances.max(1));
+        if let Some(instances) = pool {
             let mut pool = PoolingAllocationConfig::default();
             pool.total_component_instances(instances)
                 .total_core_instances(instances * 8)
@@ -117,12 +130,28 @@ impl Runtime {
             }
         });
         let tls = Arc::new(TlsClients::new(options.tls));
-        Ok(Self { engine, linker, limits: options.limits, trust: options.trust, tls, cache })
+        let slots = Slots::new(pool.map(|instances| instances as usize), options.queueing);
+        Ok(Self {
+            engine,
+            linker,
+            limits: options.limits,
+            trust: options.trust,
+            tls,
+            cache,
+            slots,
+            loaded: Default::default(),
+        })
     }
 
     /// The limits applied to every action.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// A slot to instantiate in (see [`crate::slots`]): hold it as long as the
+    /// store.
+    pub(crate) async fn slot(&self) -> Result<Slot, Error> {
+        self.slots.take().await.map_err(Error::Busy)
     }
 
     /// A fresh store granting `capabilities`, held to the memory limit and

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Layers, from the bottom. A module is named by its path under `src/`.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("types", &["exit", "names", "redact", "bindings", "storage/fs", "distribution/reference"]),
+    ("types", &["exit", "names", "redact", "slots", "bindings", "storage/fs", "distribution/reference"]),
     ("stores", &["storage", "storage/assets", "storage/state", "storage/vault", "storage/ingest"]),
     ("descriptions", &["manifest", "outcome", "params", "asset", "signing", "cache", "distribution/lock"]),
     ("errors", &["error"]),
@@ -16,7 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "capabilities",
         &["platform", "platform/config", "platform/state", "platform/vault", "platform/ingest", "platform/log"],
     ),
-    ("runtime", &["context", "runtime", "plugin", "invoke"]),
+    ("runtime", &["context", "plugin", "runtime", "load", "invoke"]),
     (
         "distribution",
         &[

@@ -84,11 +84,12 @@ async fn in_process(cache: &std::path::Path, data: &std::path::Path, asset: &std
     let asset = Arc::new(Asset::load(asset, &plugin.info().configuration)?);
     let action = plugin.action("list iocs")?;
     let given = [("source".to_string(), "Vision-UI".to_string()), ("size".to_string(), "0".to_string())];
+    let options = InvokeOptions::new(data);
     let mut samples = Vec::with_capacity(IN_PROCESS_RUNS);
     for i in 0..IN_PROCESS_RUNS + 100 {
         let bound = params::bind(&action.params, &given)?;
         let started = Instant::now();
-        let report = runtime.invoke(&plugin, action, bound, asset.clone(), InvokeOptions::new(data)).await;
+        let report = runtime.invoke_action(&plugin, action, bound, asset.clone(), &options).await;
         let elapsed = started.elapsed();
         anyhow::ensure!(
             report.error.as_ref().is_some_and(|e| e.parameter.as_deref() == Some("size")),

@@ -19,6 +19,14 @@ pub fn host_binary() -> PathBuf {
     path
 }
 
+/// An example program of the host library (`host/examples/<name>.rs`), as the
+/// release build leaves it.
+pub fn example_binary(name: &str) -> PathBuf {
+    let path = workspace().join("target/release/examples").join(name);
+    assert!(path.is_file(), "{} is missing: run `make build` (or `make test`) first", path.display());
+    path
+}
+
 /// The directory of components built for the tests (`SOAR_TEST_PLUGIN_DIR`, or
 /// `target/plugins`, filled by `make build`).
 pub fn plugin_dir() -> PathBuf {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use wasmtime::component::{HasData, Linker};
 
 /// Reports each new container (its count so far), for progress displays.
-pub type OnSaved = Box<dyn FnMut(u64) + Send>;
+pub type OnSaved = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
 
 /// Where an action's containers go: the store of the data directory, under the
 /// action's connector and asset. The store is opened on the first save, so
@@ -94,7 +94,7 @@ impl Host for IngestCtx {
         Ok(saved.map(|saved| {
             if !saved.duplicate {
                 self.created += 1;
-                if let Some(on_saved) = &mut self.on_saved {
+                if let Some(on_saved) = &self.on_saved {
                     on_saved(self.created);
                 }
             }

@@ -12,7 +12,7 @@ use wasmtime::component::{HasData, Linker};
 pub const MAX_MESSAGE: usize = 4096;
 
 /// Receives progress messages (a terminal spinner, say).
-pub type OnProgress = Box<dyn FnMut(&str) + Send>;
+pub type OnProgress = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Where a connector's messages go.
 pub struct LogCtx {
@@ -65,7 +65,7 @@ impl Host for LogCtx {
 
     fn progress(&mut self, message: String) -> wasmtime::Result<()> {
         let message = self.clean(&message);
-        match &mut self.progress {
+        match &self.progress {
             Some(progress) => progress(&message),
             None => tracing::info!(connector = self.connector.as_str(), "{message}"),
         }

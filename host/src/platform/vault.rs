@@ -10,7 +10,7 @@ use wasmtime_wasi_io::streams::{DynInputStream, StreamError};
 const READ_SIZE: usize = 1 << 20;
 
 /// Reports download progress: bytes so far and the expected total.
-pub type Progress = Box<dyn FnMut(u64, Option<u64>) + Send>;
+pub type Progress = std::sync::Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
 
 /// The vault and who is adding to it.
 pub struct VaultCtx {
@@ -134,7 +134,7 @@ impl Host for VaultCtxView<'_> {
                         // The worker that stopped knows why (disk full, say).
                         return Ok(Err(storage(writer.finish().err().unwrap_or(err))));
                     }
-                    if let Some(progress) = &mut self.ctx.progress {
+                    if let Some(progress) = &self.ctx.progress {
                         progress(writer.size(), expected_size);
                     }
                 }

@@ -5,6 +5,7 @@ mod adversarial;
 mod cli;
 mod cofense;
 mod distribution;
+mod embedding;
 mod sandbox;
 mod signing;
 mod threatconnect;

@@ -4,7 +4,7 @@
 //! escape; the host must stop or refuse it, say so clearly, and carry on.
 
 use soar_host::signing::TrustStore;
-use soar_host::{Asset, InvokeOptions, Limits, PluginDir, Runtime, RuntimeOptions, Status, Trust, exit, params};
+use soar_host::{Asset, InvokeOptions, Limits, PluginDir, Runtime, RuntimeOptions, Status, Trust, exit};
 use soar_tests::harness::{HostEnv, component, trust_dir};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -208,17 +208,17 @@ async fn the_host_library_survives_every_failure() {
     let data = tempfile::tempdir().unwrap();
     let values = [("base_url".to_string(), server.clone())].into_iter().collect();
     let asset = Arc::new(Asset::from_values("probe", values, &plugin.info().configuration));
-    let run = |action: &str, given: Vec<(String, String)>| {
-        let action = plugin.action(action).unwrap();
-        let params = params::bind(&action.params, &given).unwrap();
-        runtime.invoke(&plugin, action, params, asset.clone(), InvokeOptions::new(data.path()))
+    let options = InvokeOptions::new(data.path());
+    let run = |action: &'static str, given: Vec<(&'static str, String)>| {
+        let (runtime, plugin, asset, options) = (&runtime, &plugin, asset.clone(), &options);
+        async move { runtime.invoke(plugin, action, &given, asset, options).await }
     };
     for (action, kind) in [("hog", "memory-limit"), ("spin", "time-limit"), ("crash", "crashed")] {
         let report = run(action, vec![]).await;
         assert_eq!(serde_json::to_value(report.error.unwrap().kind).unwrap(), kind, "{action}");
     }
-    let report = run("fetch", vec![("url".into(), "http://127.0.0.1:1/".into())]).await;
+    let report = run("fetch", vec![("url", "http://127.0.0.1:1/".into())]).await;
     assert_eq!(serde_json::to_value(report.error.unwrap().kind).unwrap(), "http-request-denied");
-    let report = run("fetch", vec![("url".into(), format!("{server}/fine"))]).await;
+    let report = run("fetch", vec![("url", format!("{server}/fine"))]).await;
     assert_eq!(report.status, Status::Success, "{report:#?}");
 }

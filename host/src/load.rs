@@ -1,0 +1,135 @@
+//! Loading a connector: its signature verified before anything is compiled, its
+//! code compiled (or taken from the compile cache) and pre-linked, its actions
+//! described and checked against their exports; by path, or by name, shared.
+
+use crate::bindings::Connector;
+use crate::context::{ActionContext, Capabilities};
+use crate::error::Error;
+use crate::manifest::ConnectorInfo;
+use crate::names::check_connector_name;
+use crate::params::ParamSignature;
+use crate::plugin::{Action, FileStamp, Loaded, Plugin, PluginDir};
+use crate::runtime::{Runtime, Trust};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Arc;
+use wasmtime::component::InstancePre;
+use wasmtime::component::types::ComponentItem;
+
+impl Runtime {
+    /// The installed connector `name` of `plugins`, shared: the first call
+    /// verifies and loads it, later ones return the same plugin for as long as
+    /// its file is unchanged (a replaced or rewritten file is verified and
+    /// loaded again).
+    pub async fn plugin(&self, plugins: &PluginDir, name: &str) -> Result<Arc<Plugin>, Error> {
+        let path = plugins.find(name)?;
+        let read_error = |source| Error::ReadPlugin { path: path.clone(), source };
+        let mut file = std::fs::File::open(&path).map_err(read_error)?;
+        let stamp = FileStamp::of(&file.metadata().map_err(read_error)?);
+        if let Some(loaded) = self.loaded.lock().ok().and_then(|loaded| {
+            loaded.get(&path).filter(|loaded| loaded.stamp == stamp).map(|loaded| loaded.plugin.clone())
+        }) {
+            return Ok(loaded);
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(read_error)?;
+        let plugin = Arc::new(self.load_bytes(&bytes, &path).await?);
+        if let Ok(mut loaded) = self.loaded.lock() {
+            loaded.insert(path, Loaded { stamp, plugin: plugin.clone() });
+        }
+        Ok(plugin)
+    }
+
+    /// Loads the component at `path`: compiles it (or reuses cached code),
+    /// links it, and asks it to describe itself.
+    ///
+    /// The signature is checked first: a component that is not signed by a
+    /// trusted key is refused before any of it is compiled.
+    pub async fn load(&self, path: &Path) -> Result<Plugin, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadPlugin { path: path.to_path_buf(), source })?;
+        self.load_bytes(&bytes, path).await
+    }
+
+    /// [`Runtime::load`] of a component already in memory (pulled from a
+    /// registry, read from a bundle); `path` names it in errors.
+    pub async fn load_bytes(&self, bytes: &[u8], path: &Path) -> Result<Plugin, Error> {
+        let signers = match &self.trust {
+            Trust::Signed(store) => {
+                store.verify(bytes).map_err(|reason| Error::Untrusted { path: path.to_path_buf(), reason })?
+            }
+            Trust::AllowUnsigned => {
+                tracing::warn!(
+                    "signature checks are OFF (--allow-unsigned): loading {} without verifying it",
+                    path.display()
+                );
+                Vec::new()
+            }
+        };
+        let digest = hex::encode(Sha256::digest(bytes));
+        let component = self.compile(bytes, &digest)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|err| Error::Link { path: path.to_path_buf(), message: format!("{err:#}") })?;
+
+        let info = describe(self, &pre, path).await?;
+        let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
+        // The name becomes file and directory names (plugin, state): it must be one
+        // safe path component.
+        check_connector_name(&info.name).map_err(|reason| bad_plugin(format!("it declares a name that {reason}")))?;
+        let interface = component.get_export_index(None, &info.actions_interface).ok_or_else(|| {
+            bad_plugin(format!("it does not export its actions interface {}", info.actions_interface))
+        })?;
+        let ComponentItem::ComponentInstance(instance_type) = component
+            .component_type()
+            .exports(&self.engine)
+            .find(|(name, _)| *name == info.actions_interface)
+            .map(|(_, export)| export.ty)
+            .ok_or_else(|| bad_plugin(format!("no type for {}", info.actions_interface)))?
+        else {
+            return Err(bad_plugin(format!("{} is not an interface", info.actions_interface)));
+        };
+        let mut actions = Vec::new();
+        for (function, item) in instance_type.exports(&self.engine) {
+            let ComponentItem::ComponentFunc(func_type) = item.ty else { continue };
+            let action_info = info
+                .actions
+                .iter()
+                .find(|a| a.wit_name() == function)
+                .cloned()
+                .ok_or_else(|| bad_plugin(format!("its describe export does not describe action {function}")))?;
+            let export = component
+                .get_export_index(Some(&interface), function)
+                .ok_or_else(|| bad_plugin(format!("no export index for {function}")))?;
+            let results: Vec<_> = func_type.results().collect();
+            let [result] = results.as_slice() else {
+                return Err(bad_plugin(format!(
+                    "action {function} returns {} values, not one action result",
+                    results.len()
+                )));
+            };
+            crate::outcome::check_type(result).map_err(|reason| bad_plugin(format!("action {function}: {reason}")))?;
+            let params =
+                func_type.params().map(|(name, ty)| ParamSignature { name: name.replace('-', "_"), ty }).collect();
+            actions.push(Action { info: action_info, params, export });
+        }
+        Ok(Plugin { info, pre, actions, digest, signers, path: path.to_path_buf() })
+    }
+}
+
+/// Calls the component's `describe` export in a store that grants nothing.
+async fn describe(runtime: &Runtime, pre: &InstancePre<ActionContext>, path: &Path) -> Result<ConnectorInfo, Error> {
+    let _slot = runtime.slot().await?;
+    let mut store = runtime.new_store(Capabilities::inert("describe"));
+    let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
+    let instance =
+        pre.instantiate_async(&mut store).await.map_err(|err| bad_plugin(format!("cannot instantiate it: {err:#}")))?;
+    let connector = Connector::new(&mut store, &instance)
+        .map_err(|err| bad_plugin(format!("it does not export soar:connector/metadata: {err:#}")))?;
+    let info = connector
+        .soar_connector_metadata()
+        .call_describe(&mut store)
+        .await
+        .map_err(|err| bad_plugin(format!("its describe export failed: {err:#}")))?;
+    Ok(info.into())
+}

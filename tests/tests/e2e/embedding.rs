@@ -1,0 +1,131 @@
+//! The host as a library in a concurrent program: the example program, and
+//! more actions in flight than the instance pool holds.
+
+use futures_util::future::join_all;
+use soar_host::signing::TrustStore;
+use soar_host::slots::Queueing;
+use soar_host::{Asset, FailureKind, InvokeOptions, PluginDir, Runtime, RuntimeOptions, Status, Trust};
+use soar_tests::harness::{HostEnv, example_binary, plugin_dir, trust_dir};
+use soar_tests::sim::cofense::CofenseSim;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The runtime, the Cofense plugin and an asset for `sim` (its file in `env`).
+async fn cofense(
+    sim: &CofenseSim,
+    env: &HostEnv,
+    pool: u32,
+    queueing: Queueing,
+) -> (Arc<Runtime>, Arc<soar_host::Plugin>, Arc<Asset>) {
+    let trust = Trust::Signed(TrustStore::load(&trust_dir()).unwrap());
+    let options = RuntimeOptions { trust, instance_pool: Some(pool), queueing, ..Default::default() };
+    let runtime = Arc::new(Runtime::new(options).unwrap());
+    let plugin = runtime.plugin(&PluginDir::new(plugin_dir()), "cofense").await.unwrap();
+    let file = env.asset("vision", &sim.asset_toml());
+    let asset = Arc::new(Asset::load(&file, &plugin.info().configuration).unwrap());
+    (runtime, plugin, asset)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embedding_example_runs_actions_concurrently_and_reads_the_state() {
+    let sim = CofenseSim::start().await.unwrap();
+    let env = HostEnv::new();
+    let asset = env.asset("vision", &sim.asset_toml());
+    let ioc = sim.iocs("Vision-UI")[0]["id"].as_str().unwrap().to_string();
+    let output = tokio::process::Command::new(example_binary("embed"))
+        .arg(plugin_dir())
+        .arg(trust_dir())
+        .arg(&asset)
+        .arg(env.data_dir())
+        .args(["cofense", "get ioc", &format!("id={ioc}"), "source=Vision-UI"])
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    for line in &lines[..4] {
+        let report: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(report["status"], "success", "{line}");
+        assert_eq!(report["data"][0]["id"], ioc.as_str());
+    }
+    // The token the actions cached is in the asset's state, and nowhere in the output.
+    assert_eq!(lines[4], "state keys: oauth2_token");
+    assert!(!stdout.contains("access_token"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugins_by_name_are_loaded_once_and_again_when_the_file_changes() {
+    let sim = CofenseSim::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(plugin_dir().join("cofense.wasm"), dir.path().join("cofense.wasm")).unwrap();
+    let trust = Trust::Signed(TrustStore::load(&trust_dir()).unwrap());
+    let runtime = Runtime::new(RuntimeOptions { trust, ..Default::default() }).unwrap();
+    let plugins = PluginDir::new(dir.path());
+    let first = runtime.plugin(&plugins, "cofense").await.unwrap();
+    let again = runtime.plugin(&plugins, "cofense").await.unwrap();
+    assert!(Arc::ptr_eq(&first, &again), "the same plugin, not loaded twice");
+    // A file rewritten in place is verified again: here it no longer verifies.
+    let mut bytes = std::fs::read(dir.path().join("cofense.wasm")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(dir.path().join("cofense.wasm"), &bytes).unwrap();
+    let refused = runtime.plugin(&plugins, "cofense").await.err().expect("a tampered file is refused");
+    assert_eq!(refused.failure_kind(), FailureKind::UntrustedConnector, "{refused}");
+    drop(sim);
+}
+
+/// 256 actions at once against a pool of 16: the others wait their turn, and
+/// every one succeeds.
+#[tokio::test(flavor = "multi_thread")]
+async fn more_actions_in_flight_than_the_pool_holds_wait_for_a_slot() {
+    let sim = CofenseSim::start().await.unwrap();
+    let env = HostEnv::new();
+    let (runtime, plugin, asset) = cofense(&sim, &env, 16, Queueing::default()).await;
+    let options = InvokeOptions::new(env.data_dir());
+    let ioc = sim.iocs("Vision-UI")[0]["id"].as_str().unwrap().to_string();
+    let params = [("id", ioc.as_str()), ("source", "Vision-UI")];
+    let runs = (0..256).map(|_| {
+        let (runtime, plugin, asset, options) = (runtime.clone(), plugin.clone(), asset.clone(), options.clone());
+        let params = params.map(|(name, value)| (name, value.to_string()));
+        tokio::spawn(async move { runtime.invoke(&plugin, "get-ioc", &params, asset, &options).await })
+    });
+    let reports = tokio::time::timeout(Duration::from_secs(120), join_all(runs)).await.expect("256 actions in time");
+    for report in reports {
+        let report = report.unwrap();
+        assert_eq!(report.status, Status::Success, "{report:?}");
+    }
+}
+
+/// Past the queue's bound an action fails at once as `host-busy` (exit code 5),
+/// never as the connector's crash, and sends nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn past_the_queue_bound_an_action_is_host_busy_and_sends_nothing() {
+    let sim = CofenseSim::start().await.unwrap();
+    let queueing = Queueing { max_waiting: 0, max_wait: Duration::from_secs(60) };
+    let env = HostEnv::new();
+    let (runtime, plugin, asset) = cofense(&sim, &env, 1, queueing).await;
+    let options = InvokeOptions::new(env.data_dir());
+    // Warm up: a token in the state, so each action sends one request.
+    let report =
+        runtime.invoke(&plugin, "list searchable headers", &[] as &[(&str, &str)], asset.clone(), &options).await;
+    assert_eq!(report.status, Status::Success, "{report:?}");
+    let before = sim.server().requests().len();
+    let reports =
+        join_all((0..8).map(|_| {
+            runtime.invoke(&plugin, "list searchable headers", &[] as &[(&str, &str)], asset.clone(), &options)
+        }))
+        .await;
+    let busy: Vec<_> = reports.iter().filter_map(|r| r.error.as_ref()).collect();
+    assert!(!busy.is_empty(), "eight at once against one slot and no queue: some are refused");
+    for failure in &busy {
+        assert_eq!(failure.kind, FailureKind::HostBusy, "{failure:?}");
+        assert!(failure.message.contains("The host is busy"), "{}", failure.message);
+        assert_eq!(failure.kind.exit_code(), soar_host::exit::HOST);
+    }
+    let succeeded = reports.iter().filter(|r| r.status == Status::Success).count();
+    assert!(succeeded >= 1);
+    assert_eq!(sim.server().requests().len() - before, succeeded, "a refused action sends nothing");
+}
