@@ -226,7 +226,11 @@ impl Runtime {
             OutboundHooks::deny_all(redactor.clone())
         } else {
             match OutboundPolicy::for_origins(&origins, asset.verify_tls(), self.tls.clone()) {
-                Ok(policy) => OutboundHooks::new(Arc::new(policy), redactor.clone()),
+                Ok(policy) => {
+                    // Connections are reused by later actions of this asset only.
+                    let tenant = format!("{}\0{connector}\0{}", options.data_dir.display(), asset.name());
+                    OutboundHooks::new(Arc::new(policy.reusing(self.connections.clone(), &tenant)), redactor.clone())
+                }
                 Err(message) => return failed(FailureKind::InvalidConfig, message),
             }
         };

@@ -9,6 +9,12 @@
 //! per action and connections go only to those addresses, so a DNS answer that
 //! changes during the action (DNS rebinding) cannot redirect it.
 //!
+//! Connections are kept for reuse across the actions of one asset
+//! ([`ConnectionPool`]): an idle HTTP/1.1 connection to an allowed origin is
+//! taken for the next request to the same origin from an action of the same
+//! asset (connector, asset name and data directory), and never for another
+//! asset's, so one tenant's connection never carries another's request.
+//!
 //! Certificates are checked against the system's trust store and an operator's
 //! CA bundle ([`TlsSettings`]); the connector's `tls-verification` variable set
 //! to `false` turns the checks off for that asset only. The credentials a request carries (`Authorization`
@@ -104,6 +110,67 @@ pub(crate) fn ca_bundle(bundle: &std::path::Path) -> Result<Vec<rustls::pki_type
     Ok(certs)
 }
 
+/// How long an idle connection is kept: short enough to expire before most
+/// servers' own keep-alive timeouts, so a request rarely meets a connection the
+/// server is closing.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most idle connections kept per asset and origin.
+const MAX_IDLE: usize = 256;
+
+/// Idle connections of one runtime, by asset and origin (see the module
+/// documentation).
+#[derive(Default)]
+pub struct ConnectionPool {
+    idle: Mutex<std::collections::HashMap<PoolKey, Vec<Idle>>>,
+}
+
+impl std::fmt::Debug for ConnectionPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionPool").finish_non_exhaustive()
+    }
+}
+
+/// Whose connection to where: the asset (`tenant`), the origin, and how its
+/// certificate was checked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PoolKey {
+    tenant: Arc<str>,
+    https: bool,
+    host: url::Host,
+    port: u16,
+    verify_tls: bool,
+}
+
+struct Idle {
+    sender: hyper::client::conn::http1::SendRequest<WasiBody>,
+    since: std::time::Instant,
+}
+
+impl ConnectionPool {
+    /// A connection of `key` ready for a request, if one is idle.
+    fn take(&self, key: &PoolKey) -> Option<hyper::client::conn::http1::SendRequest<WasiBody>> {
+        let mut idle = self.idle.lock().ok()?;
+        let connections = idle.get_mut(key)?;
+        // Closed and expired connections go; those still busy with a response
+        // body stay for later.
+        connections.retain(|c| !c.sender.is_closed() && c.since.elapsed() < IDLE_TIMEOUT);
+        let ready = connections.iter().position(|c| c.sender.is_ready());
+        ready.map(|at| connections.swap_remove(at).sender)
+    }
+
+    /// Keeps `sender` for later requests of `key`; it is taken only once its
+    /// current response has been read.
+    fn keep(&self, key: PoolKey, sender: hyper::client::conn::http1::SendRequest<WasiBody>) {
+        if let Ok(mut idle) = self.idle.lock() {
+            let connections = idle.entry(key).or_default();
+            if connections.len() < MAX_IDLE {
+                connections.push(Idle { sender, since: std::time::Instant::now() });
+            }
+        }
+    }
+}
+
 /// Where an action may send requests: the origins its connector declares and
 /// its asset sets, and nothing else.
 #[derive(Debug)]
@@ -111,6 +178,9 @@ pub struct OutboundPolicy {
     origins: Vec<Origin>,
     verify_tls: bool,
     tls: Arc<TlsClients>,
+    /// Where connections are kept for reuse, and the asset they belong to.
+    pool: Arc<ConnectionPool>,
+    tenant: Arc<str>,
 }
 
 /// One allowed scheme, host and port, with its addresses once resolved.
@@ -127,7 +197,16 @@ impl OutboundPolicy {
     /// pairs (the variable names the URL in errors).
     pub fn for_origins(urls: &[(&str, &str)], verify_tls: bool, tls: Arc<TlsClients>) -> Result<Self, String> {
         let origins = urls.iter().map(|(name, url)| Origin::parse(name, url)).collect::<Result<_, _>>()?;
-        Ok(Self { origins, verify_tls, tls })
+        // Until `reusing` says otherwise, connections are this policy's own.
+        Ok(Self { origins, verify_tls, tls, pool: Arc::default(), tenant: Arc::from("") })
+    }
+
+    /// Keeps connections in `pool` for reuse by later requests of the asset
+    /// `tenant` names (and only of that asset).
+    pub fn reusing(mut self, pool: Arc<ConnectionPool>, tenant: &str) -> Self {
+        self.pool = pool;
+        self.tenant = Arc::from(tenant);
+        self
     }
 
     /// The allowed origins, for messages.
@@ -288,26 +367,82 @@ impl WasiHttpHooks for OutboundHooks {
             if matches!(sent, Err(Error::TlsCertificateError)) {
                 untrusted.store(true, Ordering::Relaxed);
             }
-            let (response, connection) = sent?;
-            Ok((response, Box::new(connection) as Box<dyn Future<Output = Result<(), Error>> + Send>))
+            // Connections are driven by tasks of their own (see `send`): there
+            // is nothing for `wasi:http` to drive.
+            let worker: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(async { Ok(()) });
+            Ok((sent?, worker))
         })
     }
 }
 
-/// Connects to a pinned address of the request's allowed origin and sends `request` over
-/// HTTP/1.1, with TLS for https.
+/// Sends `request` to its allowed origin over HTTP/1.1 (with TLS for https): on
+/// an idle connection of the asset's if there is one, else on a new connection
+/// to a pinned address of the origin.
 async fn send(
     policy: &OutboundPolicy,
     mut request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
-) -> Result<(http::Response<WasiBody>, impl Future<Output = Result<(), Error>> + Send + use<>), Error> {
+) -> Result<http::Response<WasiBody>, Error> {
     let timeout =
         |pick: fn(&RequestOptions) -> Option<Duration>| options.as_ref().and_then(pick).unwrap_or(DEFAULT_TIMEOUT);
     let connect_timeout = timeout(|o| o.connect_timeout);
     let first_byte_timeout = timeout(|o| o.first_byte_timeout);
     let between_bytes_timeout = timeout(|o| o.between_bytes_timeout);
+    let body = |response: http::Response<hyper::body::Incoming>| {
+        use http_body_util::BodyExt;
+        response.map(|incoming| ReadTimeout::new(incoming, between_bytes_timeout).boxed_unsync())
+    };
 
     let origin = policy.origin_of(request.uri()).ok_or(Error::HttpRequestDenied)?;
+    // The request line carries only the path; the authority went into `Host`.
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
+    *request.uri_mut() = Uri::try_from(path).map_err(|_| Error::HttpRequestUriInvalid)?;
+
+    let key = PoolKey {
+        tenant: policy.tenant.clone(),
+        https: origin.https,
+        host: origin.host.clone(),
+        port: origin.port,
+        verify_tls: policy.verify_tls,
+    };
+    while let Some(mut sender) = policy.pool.take(&key) {
+        let sent = tokio::time::timeout(first_byte_timeout, sender.try_send_request(request))
+            .await
+            .map_err(|_| Error::ConnectionReadTimeout)?;
+        match sent {
+            Ok(response) => {
+                policy.pool.keep(key, sender);
+                return Ok(body(response));
+            }
+            // The connection closed before the request went out: it is given
+            // back unsent, and tried on the next connection.
+            Err(mut unsent) => match unsent.take_message() {
+                Some(back) => request = back,
+                None => return Err(Error::from(unsent.into_error())),
+            },
+        }
+    }
+    let (mut sender, connection) = connect(policy, origin, connect_timeout).await?;
+    // The connection is driven by a task of its own, which ends when the server
+    // closes it or when it is dropped from the pool; a response that ends with
+    // the connection (`Connection: close`) is read in full first.
+    tokio::spawn(connection);
+    let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)?
+        .map_err(Error::from)?;
+    policy.pool.keep(key, sender);
+    Ok(body(response))
+}
+
+type Connection = hyper::client::conn::http1::Connection<TokioIo<Box<dyn Stream>>, WasiBody>;
+
+/// A new connection to a pinned address of `origin`, with TLS for https.
+async fn connect(
+    policy: &OutboundPolicy,
+    origin: &Origin,
+    connect_timeout: Duration,
+) -> Result<(hyper::client::conn::http1::SendRequest<WasiBody>, Connection), Error> {
     let addresses = origin.addresses().await?;
     let tcp = tokio::time::timeout(connect_timeout, TcpStream::connect(addresses))
         .await
@@ -317,58 +452,15 @@ async fn send(
             _ => Error::Connect(err),
         })?;
     let _ = tcp.set_nodelay(true);
-
-    // The request line carries only the path; the authority went into `Host`.
-    let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
-    *request.uri_mut() = Uri::try_from(path).map_err(|_| Error::HttpRequestUriInvalid)?;
-
-    let (mut sender, connection) = if origin.https {
+    if origin.https {
         let connector = policy.tls.connector(policy.verify_tls)?;
         let tls = connector.connect(server_name(&origin.host)?, tcp).await.map_err(|err| {
             if err.kind() == std::io::ErrorKind::InvalidData { Error::TlsCertificateError } else { Error::Tls(err) }
         })?;
-        handshake(Box::new(tls), connect_timeout).await?
+        handshake(Box::new(tls), connect_timeout).await
     } else {
-        handshake(Box::new(tcp), connect_timeout).await?
-    };
-    // Drive the connection while waiting for the response head. When the server
-    // closes after answering (`Connection: close`), the connection may finish
-    // first; the response is ready then and is taken before giving up.
-    let mut connection = Some(Box::pin(connection));
-    let mut send = std::pin::pin!(tokio::time::timeout(first_byte_timeout, sender.send_request(request)));
-    let response = std::future::poll_fn(|cx| {
-        use std::task::Poll;
-        if let Poll::Ready(response) = send.as_mut().poll(cx) {
-            return Poll::Ready(response.map_err(|_| Error::ConnectionReadTimeout)?.map_err(Error::from));
-        }
-        let Some(running) = connection.as_mut() else { return Poll::Pending };
-        match running.as_mut().poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(result) => {
-                connection = None;
-                if let Err(err) = result {
-                    return Poll::Ready(Err(Error::from(err)));
-                }
-                match send.as_mut().poll(cx) {
-                    Poll::Ready(response) => {
-                        Poll::Ready(response.map_err(|_| Error::ConnectionReadTimeout)?.map_err(Error::from))
-                    }
-                    Poll::Pending => Poll::Ready(Err(Error::ConnectionTerminated)),
-                }
-            }
-        }
-    })
-    .await?;
-    let response = response.map(|incoming| {
-        use http_body_util::BodyExt;
-        ReadTimeout::new(incoming, between_bytes_timeout).boxed_unsync()
-    });
-    Ok((response, async move {
-        match connection {
-            Some(connection) => connection.await.map_err(Error::from),
-            None => Ok(()),
-        }
-    }))
+        handshake(Box::new(tcp), connect_timeout).await
+    }
 }
 
 trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
@@ -377,13 +469,7 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> S
 async fn handshake(
     stream: Box<dyn Stream>,
     timeout: Duration,
-) -> Result<
-    (
-        hyper::client::conn::http1::SendRequest<WasiBody>,
-        hyper::client::conn::http1::Connection<TokioIo<Box<dyn Stream>>, WasiBody>,
-    ),
-    Error,
-> {
+) -> Result<(hyper::client::conn::http1::SendRequest<WasiBody>, Connection), Error> {
     tokio::time::timeout(timeout, hyper::client::conn::http1::handshake(TokioIo::new(stream)))
         .await
         .map_err(|_| Error::ConnectionTimeout)?

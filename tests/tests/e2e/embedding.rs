@@ -129,3 +129,96 @@ async fn past_the_queue_bound_an_action_is_host_busy_and_sends_nothing() {
     assert!(succeeded >= 1);
     assert_eq!(sim.server().requests().len() - before, succeeded, "a refused action sends nothing");
 }
+
+/// A keep-alive HTTP server answering `ok`, counting the connections it
+/// accepts; with `close_idle`, it closes each connection right after answering,
+/// without saying so (as a server whose keep-alive timeout just ran out).
+async fn keep_alive_server(close_idle: bool) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_request| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from_static(b"ok"),
+                    )))
+                });
+                let io = hyper_util::rt::TokioIo::new(socket);
+                let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+                if close_idle {
+                    // One exchange, then the socket closes under the client.
+                    let mut connection = std::pin::pin!(connection);
+                    let _ = tokio::time::timeout(Duration::from_millis(200), connection.as_mut()).await;
+                } else {
+                    let _ = connection.await;
+                }
+            });
+        }
+    });
+    (url, accepted)
+}
+
+/// The sandbox probe's runtime and plugin.
+async fn probe() -> (Runtime, Arc<soar_host::Plugin>) {
+    let trust = Trust::Signed(TrustStore::load(&trust_dir()).unwrap());
+    let runtime = Runtime::new(RuntimeOptions { trust, ..Default::default() }).unwrap();
+    let plugin = runtime.plugin(&PluginDir::new(plugin_dir()), "sandbox_probe").await.unwrap();
+    (runtime, plugin)
+}
+
+/// Connections are reused by later actions of the same asset, and never by
+/// another asset's actions, even to the same origin.
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_are_reused_across_actions_of_one_asset_and_never_across_assets() {
+    use std::sync::atomic::Ordering;
+    let (server, accepted) = keep_alive_server(false).await;
+    let (runtime, plugin) = probe().await;
+    let data = tempfile::tempdir().unwrap();
+    let options = InvokeOptions::new(data.path());
+    let asset = |name: &str| {
+        let values = [("base_url".to_string(), server.clone())].into_iter().collect();
+        Arc::new(Asset::from_values(name, values, &plugin.info().configuration))
+    };
+    let (first, second) = (asset("tenant-a"), asset("tenant-b"));
+    let url = format!("{server}/ok");
+    for _ in 0..3 {
+        let report = runtime.invoke(&plugin, "fetch", &[("url", url.as_str())], first.clone(), &options).await;
+        assert_eq!(report.status, Status::Success, "{report:?}");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "three actions of one asset, one connection");
+    let report = runtime.invoke(&plugin, "fetch", &[("url", url.as_str())], second.clone(), &options).await;
+    assert_eq!(report.status, Status::Success, "{report:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2, "another asset gets a connection of its own");
+    // The same asset name under another data directory is another tenant too.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let report = runtime
+        .invoke(&plugin, "fetch", &[("url", url.as_str())], first.clone(), &InvokeOptions::new(elsewhere.path()))
+        .await;
+    assert_eq!(report.status, Status::Success, "{report:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+}
+
+/// A kept connection that the server has closed meanwhile is not used: every
+/// action succeeds, each on a fresh connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_connection_the_server_closed_is_not_used() {
+    use std::sync::atomic::Ordering;
+    let (server, accepted) = keep_alive_server(true).await;
+    let (runtime, plugin) = probe().await;
+    let data = tempfile::tempdir().unwrap();
+    let options = InvokeOptions::new(data.path());
+    let values = [("base_url".to_string(), server.clone())].into_iter().collect();
+    let asset = Arc::new(Asset::from_values("probe", values, &plugin.info().configuration));
+    let url = format!("{server}/ok");
+    for round in 0..5 {
+        let report = runtime.invoke(&plugin, "fetch", &[("url", url.as_str())], asset.clone(), &options).await;
+        assert_eq!(report.status, Status::Success, "round {round}: {report:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 5);
+}
