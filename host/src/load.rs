@@ -111,7 +111,9 @@ impl Runtime {
             crate::outcome::check_type(result).map_err(|reason| bad_plugin(format!("action {function}: {reason}")))?;
             let params =
                 func_type.params().map(|(name, ty)| ParamSignature { name: name.replace('-', "_"), ty }).collect();
-            actions.push(Action { info: action_info, params, export });
+            let aliases =
+                [crate::manifest::normalize(&action_info.name), crate::manifest::normalize(&action_info.identifier)];
+            actions.push(Action { info: action_info, params, export, aliases });
         }
         Ok(Plugin { info, pre, actions, digest, signers, path: path.to_path_buf() })
     }

@@ -86,6 +86,9 @@ pub struct Action {
     /// The parameters with their WIT types, in call order.
     pub params: Vec<ParamSignature>,
     pub(crate) export: ComponentExportIndex,
+    /// Its name and identifier, normalized (see [`crate::manifest::normalize`]):
+    /// what `Plugin::action` compares with.
+    pub(crate) aliases: [String; 2],
 }
 
 /// A plugin loaded by name, and the identity of its file then.
@@ -157,7 +160,8 @@ impl Plugin {
 
     /// The action called `name` (`get ioc`, `get-ioc`, `get_ioc` or its identifier).
     pub fn action(&self, name: &str) -> Result<&Action, Error> {
-        self.find_action(|action| action.info.answers_to(name), name.to_string())
+        let wanted = crate::manifest::normalize(name);
+        self.find_action(|action| action.aliases.contains(&wanted), name.to_string())
     }
 
     /// The connector's action of `kind` (`on poll` is its `ingest` action).
