@@ -131,6 +131,11 @@ async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Resul
     invoke_options.ingest_progress = Some(Arc::new(move |count| containers.count(count, "containers")));
     let report = runtime.invoke_action(&plugin, action, params, asset, &invoke_options).await;
     progress.finish();
+    // The process exits next: the kernel takes back the engine's mappings and
+    // the compiled code at once, faster than their destructors would one by
+    // one.
+    std::mem::forget(plugin);
+    std::mem::forget(runtime);
     Ok(report)
 }
 

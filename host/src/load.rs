@@ -31,9 +31,7 @@ impl Runtime {
         }) {
             return Ok(loaded);
         }
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(read_error)?;
-        let plugin = Arc::new(self.load_bytes(&bytes, &path).await?);
+        let plugin = Arc::new(self.load_file(&mut file, &path).await?);
         if let Ok(mut loaded) = self.loaded.lock() {
             loaded.insert(path, Loaded { stamp, plugin: plugin.clone() });
         }
@@ -46,7 +44,27 @@ impl Runtime {
     /// The signature is checked first: a component that is not signed by a
     /// trusted key is refused before any of it is compiled.
     pub async fn load(&self, path: &Path) -> Result<Plugin, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::ReadPlugin { path: path.to_path_buf(), source })?;
+        let mut file =
+            std::fs::File::open(path).map_err(|source| Error::ReadPlugin { path: path.to_path_buf(), source })?;
+        self.load_file(&mut file, path).await
+    }
+
+    /// [`Runtime::load`] of an open file. When the file verifies and its code is
+    /// in the compile cache, the file is read once in small chunks, hashed for
+    /// its signature and its digest in the same pass, and never held whole;
+    /// otherwise it is read whole, and what is verified is what is compiled.
+    async fn load_file(&self, file: &mut std::fs::File, path: &Path) -> Result<Plugin, Error> {
+        let read_error = |source| Error::ReadPlugin { path: path.to_path_buf(), source };
+        if let Trust::Signed(store) = &self.trust
+            && let Some((signers, digest)) = store.verify_file(file)
+            && let Some(component) = self.cached(&digest)
+        {
+            return self.ready(component, digest, signers, path).await;
+        }
+        use std::io::{Read, Seek};
+        file.rewind().map_err(read_error)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(read_error)?;
         self.load_bytes(&bytes, path).await
     }
 
@@ -67,6 +85,18 @@ impl Runtime {
         };
         let digest = hex::encode(Sha256::digest(bytes));
         let component = self.compile(bytes, &digest)?;
+        self.ready(component, digest, signers, path).await
+    }
+
+    /// Links `component` (verified, with SHA-256 `digest`), asks it to describe
+    /// itself, and checks its actions against their exports.
+    async fn ready(
+        &self,
+        component: wasmtime::component::Component,
+        digest: String,
+        signers: Vec<crate::signing::TrustedKey>,
+        path: &Path,
+    ) -> Result<Plugin, Error> {
         let pre = self
             .linker
             .instantiate_pre(&component)

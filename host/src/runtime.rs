@@ -182,14 +182,12 @@ impl Runtime {
         store
     }
 
-    /// Compiles `bytes` (whose SHA-256 is `digest`, and whose signature was
-    /// verified), or loads the code compiled earlier for the same bytes and the
-    /// same engine settings from a cache this host can trust (see [`crate::cache`]).
-    pub(crate) fn compile(&self, bytes: &[u8], digest: &str) -> Result<Component, Error> {
-        let Some(cache) = &self.cache else {
-            return Component::new(&self.engine, bytes).map_err(Error::compile);
-        };
-        let key = format!("{digest}-{}", self.engine_fingerprint());
+    /// The code compiled earlier for the component whose SHA-256 is `digest`,
+    /// with the same engine settings, from a cache this host can trust (see
+    /// [`crate::cache`]); `None` without a cache or an entry.
+    pub(crate) fn cached(&self, digest: &str) -> Option<Component> {
+        let cache = self.cache.as_ref()?;
+        let key = self.cache_key(digest);
         match cache.open_entry(&key, digest) {
             Ok(Some(file)) => {
                 // The open file is mapped through its descriptor, not its name, so
@@ -197,11 +195,12 @@ impl Runtime {
                 let by_descriptor = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
                 // SAFETY: deserializing runs the file as native code. `open_entry`
                 // vouches that this open file is the one this host compiled from
-                // `bytes` after verifying them, in a directory only this user can
-                // change (the threat model is in `crate::cache`); wasmtime checks
-                // the engine's version and settings again.
+                // the component whose SHA-256 is `digest` after verifying it, in a
+                // directory only this user can change (the threat model is in
+                // `crate::cache`); wasmtime checks the engine's version and
+                // settings again.
                 match unsafe { Component::deserialize_file(&self.engine, &by_descriptor) } {
-                    Ok(component) => return Ok(component),
+                    Ok(component) => return Some(component),
                     Err(err) => tracing::warn!("ignoring unusable compile cache entry {key}: {err:#}"),
                 }
             }
@@ -211,13 +210,30 @@ impl Runtime {
                 cache.dir().display()
             ),
         }
+        None
+    }
+
+    /// Compiles `bytes` (whose SHA-256 is `digest`, and whose signature was
+    /// verified), or takes the code compiled earlier for them ([`Runtime::cached`]),
+    /// and caches what it compiles.
+    pub(crate) fn compile(&self, bytes: &[u8], digest: &str) -> Result<Component, Error> {
+        if let Some(component) = self.cached(digest) {
+            return Ok(component);
+        }
         let component = Component::new(&self.engine, bytes).map_err(Error::compile)?;
-        if let Err(err) =
-            component.serialize().map_err(anyhow::Error::from).and_then(|code| Ok(cache.store(&key, digest, &code)?))
+        if let Some(cache) = &self.cache
+            && let Err(err) = component
+                .serialize()
+                .map_err(anyhow::Error::from)
+                .and_then(|code| Ok(cache.store(&self.cache_key(digest), digest, &code)?))
         {
             tracing::warn!("could not cache compiled code in {}: {err:#}", cache.dir().display());
         }
         Ok(component)
+    }
+
+    fn cache_key(&self, digest: &str) -> String {
+        format!("{digest}-{}", self.engine_fingerprint())
     }
 
     /// A hex digest of the engine's compatibility hash: compiled code is reused
