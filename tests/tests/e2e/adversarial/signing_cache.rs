@@ -56,6 +56,29 @@ async fn compiled_code_planted_under_another_components_name_is_never_run() {
     assert_eq!(run.json["name"], "cofense", "{run:#?}");
 }
 
+/// With its code cached, a component is verified in chunks as it is read: a
+/// byte changed anywhere (here past the first chunk, and in the last byte) is
+/// a refusal, not the cached code of the original.
+#[tokio::test]
+async fn a_component_changed_after_its_code_was_cached_is_refused() {
+    let cache = tempfile::tempdir().unwrap();
+    let (env, plugins) = with_cache(cache.path());
+    let run = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let file = plugins.path().join("cofense.wasm");
+    let original = std::fs::read(&file).unwrap();
+    for at in [100 * 1024, original.len() - 1] {
+        let mut changed = original.clone();
+        changed[at] ^= 0x01;
+        std::fs::write(&file, &changed).unwrap();
+        let run = env.run(&["actions", "cofense", "--json"]).await;
+        assert_eq!(run.code, exit::CONNECTOR, "byte {at}: {run:#?}");
+        assert!(run.stderr.contains("refusing connector"), "{}", run.stderr);
+    }
+    std::fs::write(&file, &original).unwrap();
+    assert_eq!(env.run(&["actions", "cofense", "--json"]).await.code, 0);
+}
+
 #[tokio::test]
 async fn a_cache_directory_others_can_write_to_is_not_used() {
     let parent = tempfile::tempdir().unwrap();
