@@ -85,10 +85,12 @@ BUNDLE := $(TARGET_DIR)/soar-connectors.tar
 bundle: build
 	$(HOST) --plugin-dir $(TEST_PLUGINS) --trust $(TEST_TRUST) plugin export --output $(BUNDLE) --with-keys $(CONNECTORS)
 
-# The baselines need Python's `requests`, curl, and GNU time (peak memory).
+# The baselines need Python's `requests`, curl, GNU time (peak memory) and
+# valgrind (instruction counts).
 bench: build
 	@python3 -c "import requests" 2>/dev/null || python3 -m pip install --quiet --user requests
-	@command -v curl > /dev/null && test -x /usr/bin/time || apt-get install -y -q curl time
+	@command -v curl > /dev/null && command -v valgrind > /dev/null && test -x /usr/bin/time || \
+		apt-get install -y -q curl time valgrind
 	$(CARGO) bench $(CARGO_FLAGS) --profile release --workspace --bench '*'
 
 # The property tests (parsers and checks that take hostile input), at length.

@@ -1,11 +1,16 @@
 //! Action latency (`make bench`):
 //!
 //! (a) the whole `host invoke cofense get-ioc` process against the simulator,
-//!     compile cache warm and token cached;
+//!     compile cache warm and token cached, and
 //! (b) the same HTTP call from a Python script using `requests`, a fresh process
-//!     per action, as classic SOAR platforms run actions;
-//! (c) instantiating the component and calling one action in-process, without
-//!     network (an action that stops at parameter validation).
+//!     per action, as classic SOAR platforms run actions: run in turns (A B A B),
+//!     with the median of the pairs' ratios;
+//! (c) `host --version`, beside `/bin/true` (what starting any process costs);
+//! (d) instantiating the component and calling one action in-process, without
+//!     network (an action that stops at parameter validation);
+//! (e) the instructions one invoke and one `--version` execute, counted by
+//!     `valgrind --tool=callgrind`: a figure that does not move with the load
+//!     of a shared machine, to compare commits by.
 
 use soar_host::signing::TrustStore;
 use soar_host::{Asset, InvokeOptions, Runtime, RuntimeOptions, Trust, params};
@@ -14,7 +19,7 @@ use soar_tests::harness::{plugin_dir, trust_dir};
 use soar_tests::sim::cofense::CofenseSim;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const PROCESS_RUNS: usize = 40;
 const IN_PROCESS_RUNS: usize = 3000;
@@ -47,32 +52,65 @@ fn main() -> anyhow::Result<()> {
     // Warm up: compile into the cache and store a token.
     let warm = measure(&mut host)?;
     anyhow::ensure!(warm.status.success(), "host invoke failed: {}", String::from_utf8_lossy(&warm.stdout));
-    let mut samples: Vec<Duration> = Vec::new();
-    for _ in 0..PROCESS_RUNS {
-        let run = measure(&mut host)?;
-        anyhow::ensure!(run.status.success(), "host invoke failed");
-        samples.push(run.elapsed);
-    }
-    let host_stats = Stats::of(&mut samples);
-    println!("(a) host invoke cofense get-ioc, whole process, cache warm ({PROCESS_RUNS} runs): {host_stats}");
-    println!("    first run (compiling the component): {}", show(warm.elapsed));
 
     let script = data.with_file_name("get_ioc.py");
     std::fs::write(&script, PYTHON)?;
     let state = data.join("state/cofense/vision.json");
     let mut python = Command::new("python3");
     python.arg(&script).arg(sim.base_url()).arg(&state).arg(&ioc).arg(source);
-    let mut samples = Vec::new();
+
+    let (mut host_samples, mut python_samples, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..PROCESS_RUNS {
-        let run = measure(&mut python)?;
-        anyhow::ensure!(run.status.success(), "the Python script failed (is `requests` installed?)");
-        samples.push(run.elapsed);
+        let run = measure(&mut host)?;
+        anyhow::ensure!(run.status.success(), "host invoke failed");
+        let baseline = measure(&mut python)?;
+        anyhow::ensure!(baseline.status.success(), "the Python script failed (is `requests` installed?)");
+        ratios.push(run.elapsed.as_secs_f64() / baseline.elapsed.as_secs_f64());
+        host_samples.push(run.elapsed);
+        python_samples.push(baseline.elapsed);
     }
-    let python_stats = Stats::of(&mut samples);
-    println!("(b) python3 + requests, fresh process per action ({PROCESS_RUNS} runs): {python_stats}");
-    println!("    host is {:.1}x faster (median)", python_stats.median.as_secs_f64() / host_stats.median.as_secs_f64());
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "(a) host invoke cofense get-ioc, whole process, cache warm ({PROCESS_RUNS} runs): {}",
+        Stats::of(&mut host_samples)
+    );
+    println!("    first run (compiling the component): {}", show(warm.elapsed));
+    println!("(b) python3 + requests, fresh process per action, in turns with (a): {}", Stats::of(&mut python_samples));
+    println!("    host / python, median of the pairs: {:.2}%", ratios[ratios.len() / 2] * 100.0);
+
+    let mut version = dirs.host();
+    version.arg("--version");
+    let mut floor = Command::new("/bin/true");
+    let (mut versions, mut floors) = (Vec::new(), Vec::new());
+    for _ in 0..PROCESS_RUNS {
+        versions.push(measure(&mut version)?.elapsed);
+        floors.push(measure(&mut floor)?.elapsed);
+    }
+    println!("(c) host --version: {} | /bin/true, in turns: {}", Stats::of(&mut versions), Stats::of(&mut floors));
 
     tokio.block_on(in_process(cache, data, asset))?;
+    instruction_counts(&mut host, &mut version)
+}
+
+/// (e): instructions under callgrind (skipped, saying so, without valgrind).
+fn instruction_counts(invoke: &mut Command, version: &mut Command) -> anyhow::Result<()> {
+    let count = |command: &Command| -> anyhow::Result<Option<u64>> {
+        let mut counted = Command::new("valgrind");
+        counted.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"]).arg(command.get_program());
+        counted.args(command.get_args()).env_remove("RUST_BACKTRACE");
+        let Ok(output) = counted.output() else { return Ok(None) };
+        anyhow::ensure!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Ok(stderr.lines().find_map(|line| line.split("Collected : ").nth(1)?.trim().parse().ok()))
+    };
+    // Under valgrind the CPU looks different to the engine, which compiles (and
+    // caches) the component once for it: the first run warms that up.
+    if count(invoke)?.is_none() {
+        println!("(e) instruction counts: skipped (valgrind is not installed)");
+        return Ok(());
+    }
+    let (invoked, started) = (count(invoke)?.unwrap_or(0), count(version)?.unwrap_or(0));
+    println!("(e) instructions (callgrind): host invoke cofense get-ioc {invoked} | host --version {started}");
     Ok(())
 }
 
@@ -100,7 +138,7 @@ async fn in_process(cache: &std::path::Path, data: &std::path::Path, asset: &std
         }
     }
     println!(
-        "(c) in-process instantiate + call of one action, no network ({IN_PROCESS_RUNS} runs): {}",
+        "(d) in-process instantiate + call of one action, no network ({IN_PROCESS_RUNS} runs): {}",
         Stats::of(&mut samples)
     );
     Ok(())
