@@ -9,6 +9,9 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// The total the byte display was last set up for: `Some(None)` for a
+    /// download of unknown size, `None` before any download.
+    shown: std::sync::Arc<std::sync::Mutex<Option<Option<u64>>>>,
 }
 
 impl Progress {
@@ -19,7 +22,7 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
-        Self { bar }
+        Self { bar, shown: Default::default() }
     }
 
     /// Shows a progress message.
@@ -30,19 +33,25 @@ impl Progress {
         }
     }
 
-    /// Shows download progress.
+    /// Shows download progress: bytes, rate and (when the size is known) a bar.
+    /// A download of unknown size (a chunked answer) shows bytes and rate too:
+    /// the display switches to bytes on the first report, whatever the total,
+    /// and the message of what came before (a token request) is cleared.
     pub fn bytes(&self, done: u64, total: Option<u64>) {
         let Some(bar) = &self.bar else { return };
-        if bar.length() != total {
+        let Ok(mut shown) = self.shown.lock() else { return };
+        if *shown != Some(total) {
             let template = match total {
                 Some(_) => "{spinner} {bytes}/{total_bytes} {bar:30} {bytes_per_sec} {msg}",
                 None => "{spinner} {bytes} {bytes_per_sec} {msg}",
             };
             bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.set_message("");
             match total {
                 Some(total) => bar.set_length(total),
                 None => bar.unset_length(),
             }
+            *shown = Some(total);
         }
         bar.set_position(done);
     }
@@ -63,5 +72,37 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A display drawn nowhere, with the state a terminal would show.
+    fn hidden() -> Progress {
+        Progress { bar: Some(ProgressBar::hidden()), shown: Default::default() }
+    }
+
+    #[test]
+    fn a_download_of_unknown_size_switches_to_bytes_and_drops_the_old_message() {
+        let progress = hidden();
+        progress.message("Generating new access token");
+        progress.bytes(4096, None);
+        let bar = progress.bar.as_ref().unwrap();
+        assert_eq!(bar.message(), "", "the token message no longer shows");
+        assert_eq!(bar.position(), 4096);
+        assert_eq!(bar.length(), None);
+        assert_eq!(*progress.shown.lock().unwrap(), Some(None), "the byte display is on");
+        progress.bytes(1 << 20, None);
+        assert_eq!(bar.position(), 1 << 20);
+    }
+
+    #[test]
+    fn a_download_of_known_size_shows_a_bar() {
+        let progress = hidden();
+        progress.bytes(10, Some(100));
+        let bar = progress.bar.as_ref().unwrap();
+        assert_eq!((bar.position(), bar.length()), (10, Some(100)));
     }
 }
