@@ -33,13 +33,13 @@ pub struct Redactor {
     secrets: RwLock<Secrets>,
 }
 
-/// The secrets, and their base64 cores compiled into one automaton so that a
-/// text is scanned for all of them in one pass (a redactor sees every string
-/// of every result).
+/// The secrets, and a searcher for each of their base64 cores, built once when
+/// the secret is added (a redactor sees every string of every result; building
+/// a searcher per string cost more than the search).
 #[derive(Debug, Default)]
 struct Secrets {
     list: Vec<Secret>,
-    cores: Option<aho_corasick::AhoCorasick>,
+    cores: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl std::ops::Deref for Secrets {
@@ -105,16 +105,12 @@ impl Redactor {
         secrets.list.push(secret);
         // Longer secrets first, so that a secret containing another is masked whole.
         secrets.list.sort_by_key(|secret| std::cmp::Reverse(secret.chars.len()));
-        let cores: Vec<&str> =
-            secrets.list.iter().flat_map(|secret| secret.base64.iter().map(String::as_str)).collect();
-        // Building fails only past the automaton's size limits, far beyond any
-        // set of credentials; then each core is searched for on its own.
-        // A contiguous NFA: built in microseconds (a redactor lives for one
-        // action), and still one pass over each text.
-        secrets.cores = aho_corasick::AhoCorasick::builder()
-            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-            .build(cores)
-            .ok();
+        secrets.cores = secrets
+            .list
+            .iter()
+            .flat_map(|secret| &secret.base64)
+            .map(|core| memchr::memmem::Finder::new(core.as_bytes()).into_owned())
+            .collect();
         added
     }
 
@@ -137,12 +133,10 @@ impl Redactor {
         for secret in secrets.iter().filter(|secret| !secret.weak) {
             find_encoded(text, &secret.chars, &mut spans);
         }
-        match &secrets.cores {
-            Some(cores) => spans.extend(cores.find_overlapping_iter(text).map(|found| (found.start(), found.end()))),
-            None => {
-                for core in secrets.iter().flat_map(|secret| &secret.base64) {
-                    spans.extend(text.match_indices(core.as_str()).map(|(at, found)| (at, at + found.len())));
-                }
+        for core in &secrets.cores {
+            let len = core.needle().len();
+            if text.len() >= len {
+                spans.extend(core.find_iter(text.as_bytes()).map(|at| (at, at + len)));
             }
         }
         spans.retain(|&(start, end)| !keep.iter().any(|&(k0, k1)| start < k1 && k0 < end));
