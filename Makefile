@@ -56,14 +56,18 @@ components: setup dev-key
 # Trusts the development key locally, installs the connectors into the default
 # plugin directory (or $SOAR_PLUGIN_DIR) with `host plugin install`, and the
 # command into $(BIN_DIR) as `host` and as `soar-host` (`host` is also the DNS
-# lookup tool on many systems).
+# lookup tool on many systems), with its manual page and bash completions.
 PREFIX       ?= $(HOME)/.local
 BIN_DIR      := $(PREFIX)/bin
+MAN_DIR      := $(PREFIX)/share/man/man1
+COMPLETIONS_DIR := $(PREFIX)/share/bash-completion/completions
 install: components
 	@mkdir -p $(USER_TRUST) && cp $(DEV_PUBLIC) $(USER_TRUST)/dev.pub
 	@for c in $(CONNECTORS); do $(HOST) --trust $(USER_TRUST) plugin install $(TEST_PLUGINS)/$$c.wasm > /dev/null; done
 	@echo "connectors installed in $${SOAR_PLUGIN_DIR:-$(DATA_HOME)/soar/plugins}, signed by the development key trusted in $(USER_TRUST)"
 	@mkdir -p $(BIN_DIR) && install -m 0755 $(HOST) $(BIN_DIR)/soar-host && ln -sf soar-host $(BIN_DIR)/host
+	@mkdir -p $(MAN_DIR) $(COMPLETIONS_DIR) && $(HOST) man > $(MAN_DIR)/soar-host.1 && ln -sf soar-host.1 $(MAN_DIR)/host.1
+	@$(HOST) completions bash > $(COMPLETIONS_DIR)/host && $(HOST) completions bash --name soar-host > $(COMPLETIONS_DIR)/soar-host
 	@echo "the command is installed as $(BIN_DIR)/soar-host and $(BIN_DIR)/host$$(case ":$$PATH:" in *":$(BIN_DIR):"*) ;; *) echo " (add $(BIN_DIR) to PATH)";; esac)"
 
 build: host components install

@@ -112,6 +112,16 @@ enum Command {
     Sign(signing::SignArgs),
     /// Check a component's signatures and print its digest and signers
     Verify(signing::VerifyArgs),
+    /// Print a shell completion script (`host completions bash > ~/.local/share/bash-completion/completions/host`)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+        /// The command name to complete (`soar-host` for that name of the binary)
+        #[arg(long, default_value = "host")]
+        name: String,
+    },
+    /// Print the manual page (roff; `host man | man -l -`)
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -152,6 +162,16 @@ fn run() -> i32 {
             Command::Keygen(args) => signing::keygen(args),
             Command::Sign(args) => signing::sign(args),
             Command::Verify(args) => signing::verify(&cli.global, args),
+            Command::Completions { shell, name } => {
+                clap_complete::generate(
+                    shell,
+                    &mut <Cli as clap::CommandFactory>::command(),
+                    name,
+                    &mut std::io::stdout(),
+                );
+                exit::SUCCESS
+            }
+            Command::Man => man(),
         }
     })
 }
@@ -171,6 +191,20 @@ fn init_logging(verbose: u8) {
         .with_target(false)
         .without_time()
         .init();
+}
+
+/// Writes the manual page of `host` and its subcommands to stdout.
+fn man() -> i32 {
+    let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+    match page.render(&mut std::io::stdout()) {
+        Ok(()) => exit::SUCCESS,
+        // A pager or `head` that stops reading early is not an error.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => exit::SUCCESS,
+        Err(err) => {
+            report_error(&format!("cannot write the manual page: {err}"));
+            exit::HOST
+        }
+    }
 }
 
 /// A boolean as environment variables spell it: 1/true/yes/on or 0/false/no/off.

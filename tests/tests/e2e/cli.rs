@@ -197,3 +197,19 @@ async fn files_downloaded_for_a_container_belong_to_it() {
     let run = env.run(&[&args[..], &download[..]].concat()).await;
     run.rejected("container", "There is no container 999999");
 }
+
+#[tokio::test]
+async fn shell_completions_and_the_manual_page_come_from_the_command_definitions() {
+    let env = HostEnv::new();
+    let bash = env.run(&["completions", "bash"]).await;
+    assert_eq!(bash.code, exit::SUCCESS, "{bash:#?}");
+    assert!(bash.stdout.contains("complete -F _host") && bash.stdout.contains("--param"), "{}", bash.stdout);
+    let renamed = env.run(&["completions", "zsh", "--name", "soar-host"]).await;
+    assert!(renamed.stdout.starts_with("#compdef soar-host"), "{}", renamed.stdout);
+    let man = env.run(&["man"]).await;
+    assert_eq!(man.code, exit::SUCCESS);
+    assert!(man.stdout.contains(".TH host 1") && man.stdout.contains("invoke"), "{}", man.stdout);
+    let unknown = env.run(&["completions", "cmd.exe"]).await;
+    assert_eq!(unknown.code, exit::INVALID_INPUT);
+    assert!(unknown.stderr.contains("possible values"), "{}", unknown.stderr);
+}
