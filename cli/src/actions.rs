@@ -1,5 +1,6 @@
 //! `host actions`: what a connector can do, read from the component itself.
 
+use super::output::Format;
 use super::{Global, report_error};
 use clap::Args;
 use soar_host::{Limits, Plugin, params};
@@ -9,8 +10,12 @@ use soar_host::{Limits, Plugin, params};
 pub struct ActionsArgs {
     /// The connector (`cofense`)
     connector: String,
-    /// Print JSON: the configuration variables and every action with its parameters
-    #[arg(long)]
+    /// How to print: a listing for a person (table), or JSON with the configuration
+    /// variables and every action with its parameters
+    #[arg(long, value_enum, default_value = "table")]
+    output: Format,
+    /// The same as `--output json`
+    #[arg(long, conflicts_with = "output")]
     json: bool,
 }
 
@@ -21,7 +26,7 @@ pub async fn run(global: &Global, args: ActionsArgs) -> i32 {
         runtime.load(&global.plugin_dir().find(&args.connector)?).await
     };
     match plugin.await {
-        Ok(plugin) if args.json => {
+        Ok(plugin) if args.json || args.output == Format::Json => {
             println!("{}", serde_json::to_string_pretty(&describe_json(&plugin)).unwrap_or_default());
             soar_host::exit::SUCCESS
         }

@@ -1,5 +1,6 @@
 //! `host containers`: what ingestion actions saved.
 
+use super::output::{self, Format};
 use super::{Global, report_error};
 use clap::{Args, Subcommand};
 use soar_host::exit;
@@ -15,18 +16,24 @@ pub struct ContainersArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List containers (JSON array, without artifacts)
+    /// List containers (JSON array, without artifacts; or a table)
     List {
         #[command(flatten)]
         filter: Filter,
         /// At most this many
         #[arg(long)]
         limit: Option<u64>,
+        /// JSON for programs, or a table for a person
+        #[arg(long, value_enum, default_value = "json")]
+        output: Format,
     },
-    /// Show one container with its artifacts (JSON)
+    /// Show one container with its artifacts (JSON; or a table of the artifacts)
     Show {
         /// The container id
         id: u64,
+        /// JSON for programs, or the container and a table of its artifacts for a person
+        #[arg(long, value_enum, default_value = "json")]
+        output: Format,
     },
     /// Export containers with their artifacts (JSON array, streamed)
     Export {
@@ -55,13 +62,21 @@ pub fn run(global: &Global, args: ContainersArgs) -> i32 {
         }
     };
     let result = match args.command {
-        Command::List { filter, limit } => store
+        Command::List { filter, limit, output } => store
             .containers(filter.connector.as_deref(), filter.asset.as_deref(), limit)
-            .map(|containers| print_json(&containers)),
-        Command::Show { id } => match store.container(id) {
-            Ok(Some(container)) => store
-                .artifacts(id)
-                .map(|artifacts| print_json(&serde_json::json!({"container": container, "artifacts": artifacts}))),
+            .map(|containers| match output {
+                Format::Json => print_json(&containers),
+                Format::Table => print!("{}", output::table(&as_rows(&containers))),
+            }),
+        Command::Show { id, output } => match store.container(id) {
+            Ok(Some(container)) => store.artifacts(id).map(|artifacts| match output {
+                Format::Json => print_json(&serde_json::json!({"container": container, "artifacts": artifacts})),
+                Format::Table => {
+                    print!("{}", output::table(&as_rows(std::slice::from_ref(&container))));
+                    println!();
+                    print!("{}", output::table(&as_rows(&artifacts)));
+                }
+            }),
             Ok(None) => {
                 report_error(&format!("there is no container {id}"));
                 return exit::INVALID_INPUT;
@@ -77,6 +92,11 @@ pub fn run(global: &Global, args: ContainersArgs) -> i32 {
             exit::HOST
         }
     }
+}
+
+/// Records as JSON rows for a table.
+fn as_rows<T: serde::Serialize>(items: &[T]) -> Vec<serde_json::Value> {
+    items.iter().filter_map(|item| serde_json::to_value(item).ok()).collect()
 }
 
 fn print_json(value: &impl serde::Serialize) {

@@ -1,5 +1,6 @@
 //! `host invoke`: run one action and print its SOAR-shaped result.
 
+use super::output::{self, Format};
 use super::progress::Progress;
 use super::{Global, dirs, report_error};
 use clap::Args;
@@ -43,9 +44,12 @@ pub struct RunOptions {
     /// Fail a download into the vault that grows larger than this
     #[arg(long, value_name = "MiB", env = "SOAR_MAX_DOWNLOAD", default_value_t = soar_host::sandbox::DEFAULT_MAX_DOWNLOAD >> 20)]
     max_download: u64,
-    /// Print the result on one line
+    /// Print the result on one line (JSON)
     #[arg(long)]
     compact: bool,
+    /// How to print the result: the SOAR action result as JSON, or a table of its data for a person
+    #[arg(long, value_enum, default_value = "json")]
+    output: Format,
 }
 
 /// One action to run: which, of which connector, with what.
@@ -96,9 +100,40 @@ pub async fn run_action(global: &Global, call: &Call<'_>, options: &RunOptions) 
     if let Some(error) = &report.error {
         report_error(&error.message);
     }
+    if options.output == Format::Table {
+        print!("{}", report_table(&report));
+        return report.exit_code();
+    }
     let json = if options.compact { serde_json::to_string(&report) } else { serde_json::to_string_pretty(&report) };
     println!("{}", json.unwrap_or_else(|err| format!("{{\"status\":\"failed\",\"message\":\"{err}\"}}")));
     report.exit_code()
+}
+
+/// An action result for a person: its status and message, its data as a table,
+/// and its summary.
+fn report_table(report: &ActionReport) -> String {
+    let printable = |text: &str| soar_host::redact::printable(text, 4096);
+    let status = serde_json::to_value(report.status).ok().and_then(|v| v.as_str().map(str::to_string));
+    let mut out = format!("{}: {}\n", status.unwrap_or_default(), printable(&report.message));
+    if let Some(error) = &report.error {
+        let kind = serde_json::to_value(error.kind).ok().and_then(|v| v.as_str().map(str::to_string));
+        out.push_str(&format!("kind: {}\n", kind.unwrap_or_default()));
+        if let Some(parameter) = &error.parameter {
+            out.push_str(&format!("parameter: {}\n", printable(parameter)));
+        }
+    }
+    if !report.data.is_empty() {
+        out.push('\n');
+        out.push_str(&output::table(&report.data));
+    }
+    if let Some(summary) = report.summary.as_object().filter(|summary| !summary.is_empty()) {
+        out.push('\n');
+        for (key, value) in summary {
+            let value = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+            out.push_str(&format!("{}: {}\n", printable(key), printable(&value)));
+        }
+    }
+    out
 }
 
 async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Result<ActionReport, Error> {

@@ -6,6 +6,7 @@ mod actions;
 mod containers;
 mod dirs;
 mod invoke;
+mod output;
 mod plugin;
 mod poll;
 mod progress;

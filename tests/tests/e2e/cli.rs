@@ -213,3 +213,31 @@ async fn shell_completions_and_the_manual_page_come_from_the_command_definitions
     assert_eq!(unknown.code, exit::INVALID_INPUT);
     assert!(unknown.stderr.contains("possible values"), "{}", unknown.stderr);
 }
+
+#[tokio::test]
+async fn output_table_shows_an_action_result_and_listings_at_a_glance() {
+    let sim = soar_tests::sim::cofense::CofenseSim::start().await.unwrap();
+    let env = HostEnv::new();
+    let asset = env.asset("vision", &sim.asset_toml());
+    let asset = asset.to_str().unwrap();
+    let ioc = sim.iocs("Vision-UI")[0]["id"].as_str().unwrap().to_string();
+    let run = env
+        .run(&["invoke", "cofense", "list-iocs", "--asset", asset, "--param", "source=Vision-UI", "--output", "table"])
+        .await;
+    assert_eq!(run.code, exit::SUCCESS, "{run:#?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("success: "), "{}", run.stdout);
+    assert!(lines.iter().any(|l| l.starts_with("id ") && l.contains("attributes.threat_value")), "{}", run.stdout);
+    assert!(lines.iter().any(|l| l.starts_with(&ioc)), "{}", run.stdout);
+    // A failure says so, with its kind and the parameter at fault, and keeps its exit code.
+    let run = env.run(&["invoke", "cofense", "list-iocs", "--asset", asset, "--output", "table"]).await;
+    assert_eq!(run.code, exit::INVALID_INPUT);
+    assert!(run.stdout.contains("failed: ") && run.stdout.contains("kind: invalid-parameter"), "{}", run.stdout);
+    assert!(run.stdout.contains("parameter: source"), "{}", run.stdout);
+
+    let json = env.run(&["actions", "cofense", "--output", "json"]).await;
+    assert_eq!(json.json, env.run(&["actions", "cofense", "--json"]).await.json);
+    assert_eq!(json.json["name"], "cofense");
+    let empty = env.run(&["containers", "list", "--output", "table"]).await;
+    assert_eq!((empty.code, empty.stdout.as_str()), (exit::SUCCESS, "(none)\n"));
+}
