@@ -38,3 +38,22 @@ impl Host for ConfigCtx {
         Ok(self.asset.value(&name).map(str::to_string))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connector_reads_exactly_its_assets_values() {
+        let values = [("base_url", "https://vision.example.com"), ("client_secret", "s3cret-value-123")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut ctx = ConfigCtx::new(Arc::new(Asset::from_values("vision", values, &[])));
+        assert_eq!(ctx.get("base_url".into()).unwrap().as_deref(), Some("https://vision.example.com"));
+        // The connector needs its credentials; keeping them out of output is the redactor's work.
+        assert_eq!(ctx.get("client_secret".into()).unwrap().as_deref(), Some("s3cret-value-123"));
+        assert_eq!(ctx.get("HOME".into()).unwrap(), None, "nothing but the asset: no environment");
+        assert_eq!(ctx.get("".into()).unwrap(), None);
+    }
+}

@@ -124,3 +124,78 @@ impl Host for IngestCtx {
         Ok(saved)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    fn container(id: &str) -> Container {
+        Container {
+            name: format!("indicator {id}"),
+            description: "from the vendor".into(),
+            source_data_identifier: id.into(),
+            label: None,
+            severity: Some("high".into()),
+            data: Some("{\"id\": 1}".into()),
+        }
+    }
+
+    fn artifact(cef: &str) -> Artifact {
+        Artifact {
+            name: "IP Artifact".into(),
+            label: "event".into(),
+            type_: "ip".into(),
+            source_data_identifier: "203.0.113.7".into(),
+            cef: cef.into(),
+            cef_types: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn saves_are_kept_once_counted_and_durable_after_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let counted = Arc::new(AtomicU64::new(0));
+        let count = counted.clone();
+        let on_saved: OnSaved = Arc::new(move |n| count.store(n, Ordering::SeqCst));
+        let mut ctx = IngestCtx::new(dir.path().to_path_buf(), "probe", "asset", Some(on_saved));
+        let first = ctx.save_container(container("a")).unwrap().unwrap();
+        let again = ctx.save_container(container("a")).unwrap().unwrap();
+        assert!(!first.duplicate && again.duplicate && again.id == first.id, "{first:?} {again:?}");
+        ctx.save_container(container("b")).unwrap().unwrap();
+        assert_eq!(counted.load(Ordering::SeqCst), 2, "duplicates are not counted");
+        let saved = ctx.save_artifact(first.id, artifact("{\"sourceAddress\": \"203.0.113.7\"}")).unwrap().unwrap();
+        assert!(!saved.duplicate);
+        ctx.commit().unwrap();
+        drop(ctx);
+        let store = IngestStore::open(dir.path()).unwrap();
+        let kept = store.containers(Some("probe"), Some("asset"), None).unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(store.artifacts(first.id).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn malformed_items_and_unknown_containers_are_refused_and_nothing_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ctx = IngestCtx::new(dir.path().to_path_buf(), "probe", "asset", None);
+        let nameless = Container { name: " ".into(), ..container("a") };
+        assert!(matches!(ctx.save_container(nameless).unwrap(), Err(IngestError::Invalid(_))));
+        let first = ctx.save_container(container("a")).unwrap().unwrap();
+        assert!(matches!(ctx.save_artifact(first.id, artifact("[1, 2]")).unwrap(), Err(IngestError::Invalid(_))));
+        assert!(matches!(
+            ctx.save_artifact(first.id + 99, artifact("{}")).unwrap(),
+            Err(IngestError::UnknownContainer(_))
+        ));
+        ctx.commit().unwrap();
+        let store = IngestStore::open(dir.path()).unwrap();
+        assert_eq!(store.containers(None, None, None).unwrap().len(), 1);
+        assert!(store.artifacts(first.id).unwrap().is_empty());
+    }
+
+    #[test]
+    fn outside_an_action_nothing_can_be_saved() {
+        let mut ctx = IngestCtx::default();
+        assert!(matches!(ctx.save_container(container("a")).unwrap(), Err(IngestError::Storage(_))));
+    }
+}

@@ -72,3 +72,27 @@ impl Host for LogCtx {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn progress_messages_are_redacted_escaped_and_bounded_before_anyone_sees_them() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let progress: OnProgress = Arc::new(move |message: &str| sink.lock().unwrap().push(message.to_string()));
+        let redactor = Arc::new(Redactor::new(["token-0123456789"]));
+        let mut ctx = LogCtx::new("probe", Some(progress), redactor);
+        ctx.progress("using token-0123456789\r\nforged: line\u{1b}[2J".into()).unwrap();
+        ctx.progress("x".repeat(MAX_MESSAGE * 2)).unwrap();
+        // Log records go to the log, not to the progress display.
+        ctx.log(Level::Info, "a record".into()).unwrap();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(!seen[0].contains("token-0123456789") && seen[0].contains("***"), "{}", seen[0]);
+        assert!(!seen[0].contains('\r') && !seen[0].contains('\n') && !seen[0].contains('\u{1b}'), "{:?}", seen[0]);
+        assert!(seen[1].len() <= MAX_MESSAGE + 64, "{}", seen[1].len());
+    }
+}
