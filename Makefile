@@ -5,7 +5,8 @@
 #   make lint   rustfmt and clippy (host and components)
 #   make fuzz   the property tests with many more cases
 #   make sim    run the simulators for playbook development
-#   make bundle an offline bundle of both connectors (target/soar-connectors.tar)
+#   make bundle an offline bundle of the connectors (target/soar-connectors.tar)
+#   make new-connector NAME=acme   a new connector with one action, its simulator and a test
 
 CARGO        ?= cargo
 CARGO_FLAGS  ?= --locked
@@ -22,12 +23,18 @@ DEV_SECRET   := $(DEV_KEYS)/dev.key
 DEV_PUBLIC   := $(DEV_KEYS)/dev.pub
 USER_TRUST   := $(CONFIG_HOME)/soar/trusted-keys
 TEST_TRUST   := $(TARGET_DIR)/trust
-# Connectors (installed for users) and test components (for the sandbox tests).
-CONNECTORS   := cofense threatconnect
-PROBES       := sandbox_probe offline_probe
-GUEST_CRATES := -p cofense-vision -p threatconnect -p sandbox-probe -p offline-probe
+# Connectors (installed for users) and test components (for the sandbox tests),
+# found by directory: a vendor is a WIT package wit/<vendor>/ with its crate in
+# components/<vendor>/; a probe is a crate in tests/probes/. A crate's package is
+# named after its directory, and its component file after its [lib] name.
+VENDORS      := $(filter-out connector,$(notdir $(wildcard wit/*)))
+PROBE_DIRS   := $(wildcard tests/probes/*)
+lib_name      = $(shell sed -n '/^\[lib\]/,/^\[/s/^name *= *"\(.*\)"/\1/p' $(1)/Cargo.toml)
+CONNECTORS   := $(foreach vendor,$(VENDORS),$(call lib_name,components/$(vendor)))
+PROBES       := $(foreach dir,$(PROBE_DIRS),$(call lib_name,$(dir)))
+GUEST_CRATES := $(foreach crate,$(VENDORS) $(notdir $(PROBE_DIRS)),-p $(crate))
 
-.PHONY: all setup build host dev-key components install run test test-tools bench fuzz lint sim bundle clean
+.PHONY: all setup build host dev-key components install run test test-tools bench fuzz lint sim bundle new-connector clean
 
 all: build
 
@@ -102,13 +109,23 @@ FUZZ_CASES ?= 20000
 fuzz: build
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test $(CARGO_FLAGS) --release --workspace --lib
 
+# rustfmt reaches the vendors' test directories and the new-connector template
+# (compiled through `tests/build.rs`, not through `mod` lines) only when named.
+FMT_ROOTS    := $(wildcard tests/vendors/*/sim/mod.rs tests/vendors/*/e2e/mod.rs) \
+                $(shell find scaffold/connector -name '*.rs')
 lint: setup
 	$(CARGO) fmt --all -- --check
+	rustfmt --edition 2024 --check $(FMT_ROOTS)
 	$(CARGO) clippy $(CARGO_FLAGS) --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy $(CARGO_FLAGS) --target wasm32-wasip2 --profile component $(GUEST_CRATES) -- -D warnings
 
 sim: host
 	$(TARGET_DIR)/release/sim
+
+# A new vendor is three directories (see scaffold/new-connector.sh); nothing else changes.
+new-connector:
+	@test -n "$(NAME)" || { echo "usage: make new-connector NAME=acme" >&2; exit 2; }
+	@CARGO=$(CARGO) scaffold/new-connector.sh $(NAME)
 
 clean:
 	$(CARGO) clean

@@ -3,7 +3,7 @@
 //! the same simulator.
 
 use soar_tests::bench::{BenchDirs, measure_memory, show};
-use soar_tests::sim::cofense::CofenseSim;
+use soar_tests::sim::cofense_vision::CofenseSim;
 use std::process::Command;
 use std::time::Duration;
 

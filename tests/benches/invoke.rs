@@ -16,7 +16,7 @@ use soar_host::signing::TrustStore;
 use soar_host::{Asset, InvokeOptions, Runtime, RuntimeOptions, Trust, params};
 use soar_tests::bench::{BenchDirs, Stats, measure, show};
 use soar_tests::harness::{plugin_dir, trust_dir};
-use soar_tests::sim::cofense::CofenseSim;
+use soar_tests::sim::cofense_vision::CofenseSim;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;

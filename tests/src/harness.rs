@@ -11,6 +11,12 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
+/// A vendor's test directory, `tests/vendors/<vendor>/`: its simulator, tests,
+/// fixtures and specification (`spec.md`).
+pub fn vendor_dir(vendor: &str) -> PathBuf {
+    workspace().join("tests/vendors").join(vendor)
+}
+
 /// The `host` binary under test (`SOAR_HOST_BIN`, or the release build).
 pub fn host_binary() -> PathBuf {
     let path =
@@ -218,10 +224,10 @@ pub fn write_asset(path: &Path, contents: &str) -> std::io::Result<()> {
 /// The `action_result.data.*`, `action_result.summary.*` and `action_result.message`
 /// paths the specification documents for `action` (as named in the spec, `get ioc`),
 /// without the `action_result.` prefix (`data.*.id`).
-pub fn documented_paths(spec: &str, action: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(workspace().join("tests/spec").join(spec)).expect("spec file");
+pub fn documented_paths(vendor: &str, action: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(vendor_dir(vendor).join("spec.md")).expect("spec file");
     let heading = format!("## action: '{action}'");
-    let section = text.split(&heading).nth(1).unwrap_or_else(|| panic!("no {heading} in {spec}"));
+    let section = text.split(&heading).nth(1).unwrap_or_else(|| panic!("no {heading} in the {vendor} specification"));
     let section = section.split("\n## action").next().unwrap_or_default();
     section
         .lines()
@@ -254,16 +260,16 @@ fn has_path(value: &Value, steps: &[&str]) -> bool {
 }
 
 /// Asserts every documented data path of `action` is in `result`.
-pub fn assert_documented_paths(spec: &str, action: &str, result: &Value) {
-    assert_documented_paths_except(spec, action, result, &[]);
+pub fn assert_documented_paths(vendor: &str, action: &str, result: &Value) {
+    assert_documented_paths_except(vendor, action, result, &[]);
 }
 
 /// Like [`assert_documented_paths`], for paths other than `absent` (each with a
 /// reason at the call site).
-pub fn assert_documented_paths_except(spec: &str, action: &str, result: &Value, absent: &[&str]) {
+pub fn assert_documented_paths_except(vendor: &str, action: &str, result: &Value, absent: &[&str]) {
     let paths: Vec<String> =
-        documented_paths(spec, action).into_iter().filter(|p| !absent.contains(&p.as_str())).collect();
-    assert!(!paths.is_empty(), "the spec documents no paths for {action}");
+        documented_paths(vendor, action).into_iter().filter(|p| !absent.contains(&p.as_str())).collect();
+    assert!(!paths.is_empty(), "the {vendor} specification documents no paths for {action}");
     let missing = missing_paths(result, &paths);
     assert!(missing.is_empty(), "{action}: documented paths missing from the result: {missing:#?}\nresult: {result:#}");
 }

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod harness;
 pub mod hostile;
+pub mod kit;
 pub mod registry;
 pub mod sim;
 pub mod tls;

@@ -3,7 +3,7 @@
 
 use chrono::{Duration, Utc};
 use soar_tests::harness::write_asset;
-use soar_tests::sim::cofense::CofenseSim;
+use soar_tests::sim::cofense_vision::CofenseSim;
 use soar_tests::sim::threatconnect::ThreatConnectSim;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -11,9 +11,14 @@
 //! GET    /__sim/requests  (every request received, oldest first)
 //! DELETE /__sim/requests
 //! ```
+//!
+//! Each vendor's simulator lives in `tests/vendors/<vendor>/sim/` and is found
+//! there by the build script: it becomes the module `sim::<vendor>` (dashes as
+//! underscores) and an entry of [`registry`], so adding a vendor edits nothing
+//! here. Its `mod.rs` implements [`Simulator`] and names the type `Sim`.
 
-pub mod cofense;
-pub mod threatconnect;
+// The vendor modules (`#[path]` declarations) and `VENDORS`, written by `build.rs`.
+include!(concat!(env!("OUT_DIR"), "/vendor_sims.rs"));
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -25,10 +30,77 @@ use axum::routing::get;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
+
+/// A vendor simulator, as the `sim` binary, the test kit ([`crate::kit`]) and
+/// the scaffold see one.
+pub trait Simulator: Send + Sync + Sized + 'static {
+    /// The connector it stands in for, as users type it (`cofense`); also the
+    /// name of the asset file `sim` writes for it.
+    const CONNECTOR: &'static str;
+    /// The vendor's product (`Cofense Vision`).
+    const PRODUCT: &'static str;
+
+    /// A seeded simulator on 127.0.0.1:`port` (0: a free port) over `transport`.
+    fn start_on(port: u16, transport: Transport) -> impl Future<Output = std::io::Result<Self>> + Send;
+
+    /// The underlying server: recorded requests and fault injection.
+    fn server(&self) -> &Server;
+
+    /// An asset file (TOML) pointing the connector at this simulator.
+    fn asset_toml(&self) -> String;
+}
+
+/// A running simulator of any vendor.
+pub trait Running: Send + Sync {
+    fn server(&self) -> &Server;
+    fn asset_toml(&self) -> String;
+}
+
+impl<S: Simulator> Running for S {
+    fn server(&self) -> &Server {
+        Simulator::server(self)
+    }
+
+    fn asset_toml(&self) -> String {
+        Simulator::asset_toml(self)
+    }
+}
+
+type Starting = Pin<Box<dyn Future<Output = std::io::Result<Box<dyn Running>>> + Send>>;
+
+/// One vendor's simulator in the [`registry`].
+#[derive(Clone, Copy)]
+pub struct Registered {
+    /// The vendor's directory name (`cofense-vision`).
+    pub vendor: &'static str,
+    /// [`Simulator::CONNECTOR`].
+    pub connector: &'static str,
+    /// [`Simulator::PRODUCT`].
+    pub product: &'static str,
+    /// [`Simulator::start_on`].
+    pub start: fn(u16, Transport) -> Starting,
+}
+
+impl Registered {
+    /// The entry of simulator `S`, found in directory `vendor`.
+    pub fn of<S: Simulator>(vendor: &'static str) -> Self {
+        fn start<S: Simulator>(port: u16, transport: Transport) -> Starting {
+            Box::pin(async move { Ok(Box::new(S::start_on(port, transport).await?) as Box<dyn Running>) })
+        }
+        Self { vendor, connector: S::CONNECTOR, product: S::PRODUCT, start: start::<S> }
+    }
+}
+
+/// Every vendor's simulator, in the order of their directory names.
+pub fn registry() -> Vec<Registered> {
+    VENDORS.iter().map(|register| register()).collect()
+}
 
 /// Largest request body a simulator accepts.
 const MAX_REQUEST_BODY: usize = 16 << 20;

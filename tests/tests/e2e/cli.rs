@@ -172,7 +172,7 @@ async fn parameters_are_typed_and_named() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn files_downloaded_for_a_container_belong_to_it() {
-    use soar_tests::sim::cofense::CofenseSim;
+    use soar_tests::sim::cofense_vision::CofenseSim;
     use soar_tests::sim::threatconnect::ThreatConnectSim;
     let env = HostEnv::new();
     let tc = ThreatConnectSim::start().await.unwrap();
@@ -216,7 +216,7 @@ async fn shell_completions_and_the_manual_page_come_from_the_command_definitions
 
 #[tokio::test]
 async fn output_table_shows_an_action_result_and_listings_at_a_glance() {
-    let sim = soar_tests::sim::cofense::CofenseSim::start().await.unwrap();
+    let sim = soar_tests::sim::cofense_vision::CofenseSim::start().await.unwrap();
     let env = HostEnv::new();
     let asset = env.asset("vision", &sim.asset_toml());
     let asset = asset.to_str().unwrap();

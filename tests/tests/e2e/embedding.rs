@@ -6,7 +6,7 @@ use soar_host::signing::TrustStore;
 use soar_host::slots::Queueing;
 use soar_host::{Asset, FailureKind, InvokeOptions, PluginDir, Runtime, RuntimeOptions, Status, Trust};
 use soar_tests::harness::{HostEnv, example_binary, plugin_dir, trust_dir};
-use soar_tests::sim::cofense::CofenseSim;
+use soar_tests::sim::cofense_vision::CofenseSim;
 use std::sync::Arc;
 use std::time::Duration;
 

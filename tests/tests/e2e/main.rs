@@ -3,9 +3,15 @@
 
 mod adversarial;
 mod cli;
-mod cofense;
 mod distribution;
 mod embedding;
 mod sandbox;
+mod scaffold;
 mod signing;
-mod threatconnect;
+
+/// Each vendor's tests (`tests/vendors/<vendor>/e2e/`), found by the build script,
+/// and what every vendor must satisfy ([`vendors::contract`]).
+mod vendors {
+    include!(concat!(env!("OUT_DIR"), "/vendor_e2e.rs"));
+    mod contract;
+}

@@ -5,7 +5,7 @@ use soar_host::exit;
 use soar_tests::harness::HostEnv;
 use soar_tests::hostile::{Behaviour, HostileServer};
 use soar_tests::sim::Transport;
-use soar_tests::sim::cofense::CofenseSim;
+use soar_tests::sim::cofense_vision::CofenseSim;
 use soar_tests::tls::{TestCa, self_signed_server_config};
 
 #[tokio::test(flavor = "multi_thread")]

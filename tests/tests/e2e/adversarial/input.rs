@@ -1,9 +1,12 @@
 //! Input: parameters that would reach another endpoint or split a header are
 //! bad input, refused before anything is sent; empty answers are not success.
 
-use crate::cofense::Vision;
 use soar_host::exit;
+use soar_tests::kit::Vendor;
+use soar_tests::sim::cofense_vision::CofenseSim;
 use soar_tests::sim::{Fault, FaultRule};
+
+type Vision = Vendor<CofenseSim>;
 
 const MD5: &str = "41ecc26bd356dd706cc1a0cd839cad2c";
 

@@ -19,7 +19,7 @@ pub fn cofense_asset(env: &HostEnv, file: &str, base_url: &str, secret: &str) ->
     }
     let contents = format!(
         "base_url = \"{base_url}\"\nclient_id = \"{}\"\nclient_secret = \"{secret}\"\n",
-        soar_tests::sim::cofense::CofenseSim::CLIENT_ID
+        soar_tests::sim::cofense_vision::CofenseSim::CLIENT_ID
     );
     soar_tests::harness::write_asset(&path, &contents).unwrap();
     path

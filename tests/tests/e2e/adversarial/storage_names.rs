@@ -5,7 +5,7 @@ use super::cofense_asset;
 use soar_host::exit;
 use soar_tests::harness::HostEnv;
 use soar_tests::hostile::{Behaviour, HostileServer};
-use soar_tests::sim::cofense::CofenseSim;
+use soar_tests::sim::cofense_vision::CofenseSim;
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

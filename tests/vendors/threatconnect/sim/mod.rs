@@ -19,7 +19,7 @@ mod store;
 mod tests;
 pub mod tql;
 
-use super::{Server, Transport, decode_query, json_response};
+use super::{Server, Simulator, Transport, decode_query, json_response};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -33,7 +33,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use store::{FieldSet, Owner, Selection, Sort, Store};
 
-const LIST_OWNERS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/threatconnect/list_owners.json"));
+const LIST_OWNERS: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/vendors/threatconnect/fixtures/list_owners.json"));
 
 /// `resultLimit` when none is given.
 pub const DEFAULT_RESULT_LIMIT: usize = 100;
@@ -45,6 +46,26 @@ pub struct ThreatConnectSim {
     server: Server,
     shared: Arc<Shared>,
     prefix: String,
+}
+
+/// This vendor's simulator, for the registry.
+pub type Sim = ThreatConnectSim;
+
+impl Simulator for ThreatConnectSim {
+    const CONNECTOR: &'static str = "threatconnect";
+    const PRODUCT: &'static str = "ThreatConnect";
+
+    async fn start_on(port: u16, transport: Transport) -> std::io::Result<Self> {
+        Self::start_over("", port, transport).await
+    }
+
+    fn server(&self) -> &Server {
+        &self.server
+    }
+
+    fn asset_toml(&self) -> String {
+        self.asset_toml()
+    }
 }
 
 impl ThreatConnectSim {

@@ -397,12 +397,7 @@ fn cases() -> Vec<Rejection> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_rule_rejects_before_sending() {
-    let vision = Vision::start().await;
-    for (action, params, parameter, message) in cases() {
-        vision.invoke(action, &params).await.rejected(parameter, message);
-        let requests = vision.sim.server().take_requests();
-        assert!(requests.is_empty(), "{action} {params:?} sent {requests:#?}");
-    }
+    Vision::start().await.rejects_before_sending(cases()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

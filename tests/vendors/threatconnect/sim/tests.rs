@@ -313,7 +313,7 @@ async fn single_indicators_and_added_ones() {
     let reply = get(&sim, "/v3/indicators/4?fields=tags&fields=associatedGroups").await;
     let fixture: Value = serde_json::from_str(include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/threatconnect/indicator_with_tags.json"
+        "/vendors/threatconnect/fixtures/indicator_with_tags.json"
     )))
     .expect("fixture");
     assert_eq!(reply.json, fixture, "the documentation's example, field for field");

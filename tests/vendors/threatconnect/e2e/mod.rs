@@ -7,36 +7,33 @@ mod hostile;
 mod poll;
 mod validation;
 
-use soar_tests::harness::{HostEnv, Run};
+use soar_tests::harness::Run;
+use soar_tests::kit::Vendor;
 use soar_tests::sim::Recorded;
 use soar_tests::sim::threatconnect::ThreatConnectSim;
-use std::path::PathBuf;
 
-/// The specification the data paths come from.
-pub const SPEC: &str = "threatconnect-connector.md";
+/// The vendor directory (`tests/vendors/<vendor>/`): its specification and fixtures.
+pub const VENDOR: &str = "threatconnect";
 
-/// A simulator, a host environment and an asset pointing at the simulator.
-pub struct Tc {
-    pub sim: ThreatConnectSim,
-    pub env: HostEnv,
-    pub asset: PathBuf,
+/// The kit's vendor environment, with ThreatConnect's own checks.
+pub struct Tc(Vendor<ThreatConnectSim>);
+
+impl std::ops::Deref for Tc {
+    type Target = Vendor<ThreatConnectSim>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Tc {
     pub async fn start() -> Self {
-        Self::with_sim(ThreatConnectSim::start().await.expect("start the ThreatConnect simulator"), "")
+        Self(Vendor::start().await)
     }
 
     /// With extra asset configuration lines (`max_containers = 5`).
     pub fn with_sim(sim: ThreatConnectSim, extra_config: &str) -> Self {
-        let env = HostEnv::new();
-        let asset = env.asset("tc", &format!("{}{extra_config}", sim.asset_toml()));
-        Self { sim, env, asset }
-    }
-
-    /// Runs `host invoke threatconnect <action>`.
-    pub async fn invoke(&self, action: &str, params: &[(&str, &str)]) -> Run {
-        self.env.invoke("threatconnect", action, &self.asset, params).await
+        Self(Vendor::with_sim(sim, extra_config))
     }
 
     /// Runs `host poll threatconnect` with `args`.

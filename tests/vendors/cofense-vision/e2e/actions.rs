@@ -1,7 +1,7 @@
 //! Each action's happy path: the documented data paths are in the result, and the
 //! simulator received exactly the request the reference connector sends.
 
-use super::{SPEC, Vision};
+use super::{VENDOR, Vision};
 use serde_json::{Value, json};
 use soar_tests::harness::assert_documented_paths;
 
@@ -60,7 +60,7 @@ async fn get_ioc() {
     let id = create_ioc(&vision, "Triage-1", "http://test.com/demo").await;
     vision.clear();
     let run = vision.invoke("get-ioc", &[("id", &id), ("source", "Triage-1")]).await.success();
-    assert_documented_paths(SPEC, "get ioc", &run.json);
+    assert_documented_paths(VENDOR, "get ioc", &run.json);
     assert_eq!(run.data()[0]["id"], id.as_str());
     assert_eq!(run.json["message"], "Fetched IOC successfully");
     assert_eq!(run.json["parameter"], json!({"id": id, "source": "Triage-1"}));
@@ -89,7 +89,7 @@ async fn list_iocs() {
         )
         .await
         .success();
-    assert_documented_paths(SPEC, "list iocs", &run.json);
+    assert_documented_paths(VENDOR, "list iocs", &run.json);
     assert_eq!(run.json["summary"]["total_iocs"], 2);
     assert_eq!(run.json["message"], "Total iocs: 2");
     let request = vision.single_request_to("GET", "/iocrepository/v1/iocs");
@@ -112,7 +112,7 @@ async fn get_last_ioc() {
     let last = create_ioc(&vision, "Triage-2", "http://last.example").await;
     vision.clear();
     let run = vision.invoke("get-last-ioc", &[("source", "Triage-2")]).await.success();
-    assert_documented_paths(SPEC, "get last ioc", &run.json);
+    assert_documented_paths(VENDOR, "get last ioc", &run.json);
     assert_eq!(run.json["summary"], json!({"ioc_id": last}), "the key has no trailing space");
     assert_eq!(run.json["message"], format!("Get Last IOC Action succeeded, MD5 ID of fetched IOC : {last}"));
     let request = vision.single_request_to("GET", "/iocrepository/v1/iocs/last");
@@ -141,7 +141,7 @@ async fn update_iocs_from_parameters_and_from_json() {
         )
         .await
         .success();
-    assert_documented_paths(SPEC, "update iocs", &run.json);
+    assert_documented_paths(VENDOR, "update iocs", &run.json);
     assert_eq!(run.json["summary"]["total_iocs_updated"], 1);
     assert_eq!(run.json["message"], "Total iocs updated: 1");
     let request = vision.single_request_to("PUT", "/iocrepository/v1/iocs");
@@ -180,7 +180,7 @@ async fn update_ioc_sends_no_source_header() {
     let id = create_ioc(&vision, "Vision-UI", "https://test.com").await;
     vision.clear();
     let run = vision.invoke("update-ioc", &[("id", &id), ("expires_at", "2080-05-15")]).await.success();
-    assert_documented_paths(SPEC, "update ioc", &run.json);
+    assert_documented_paths(VENDOR, "update ioc", &run.json);
     assert_eq!(run.json["message"], "Updated the IOC successfully");
     assert!(run.data()[0]["metadata"]["quarantine"]["expires_at"].as_str().unwrap().starts_with("2080-05-15"));
     let request = vision.single_request_to("PUT", &format!("/iocrepository/v1/iocs/{id}"));
@@ -197,7 +197,7 @@ async fn delete_ioc() {
     let id = create_ioc(&vision, "Triage-1", "http://gone.example").await;
     vision.clear();
     let run = vision.invoke("delete-ioc", &[("id", &id), ("source", "Triage-1")]).await.success();
-    assert_documented_paths(SPEC, "delete ioc", &run.json);
+    assert_documented_paths(VENDOR, "delete ioc", &run.json);
     assert_eq!(run.json["message"], format!("Delete IOC action ran successfully and IOC with MD5 ID {id} is deleted"));
     let request = vision.single_request_to("DELETE", &format!("/iocrepository/v1/iocs/{id}"));
     assert_eq!(request.header("x-cofense-ioc-source"), Some("Triage-1"));
@@ -242,7 +242,7 @@ async fn list_quarantine_jobs() {
 
     // Without filters every seeded job comes back, with every documented field.
     let run = vision.invoke("list-quarantine-jobs", &[]).await.success();
-    assert_documented_paths(SPEC, "list quarantine jobs", &run.json);
+    assert_documented_paths(VENDOR, "list quarantine jobs", &run.json);
     let total = run.data().len();
     assert!(total >= 2);
     assert_eq!(run.json["message"], format!("Total quarantine jobs: {total}"));
@@ -254,7 +254,7 @@ async fn quarantine_job_lifecycle() {
     let (message_id, recipient) = vision.sim.sample_message();
     let emails = format!("{recipient}:{message_id}");
     let run = vision.invoke("create-quarantine-job", &[("quarantine_emails", &emails)]).await.success();
-    assert_documented_paths(SPEC, "create quarantine job", &run.json);
+    assert_documented_paths(VENDOR, "create quarantine job", &run.json);
     assert_eq!(run.json["message"], "Created a quarantine job successfully");
     let id = run.data()[0]["id"].as_u64().unwrap();
     let request = vision.api_requests().pop().unwrap();
@@ -274,7 +274,7 @@ async fn quarantine_job_lifecycle() {
     }
     vision.clear();
     let run = vision.invoke("restore-quarantine-job", &[("id", &id.to_string())]).await.success();
-    assert_documented_paths(SPEC, "restore quarantine job", &run.json);
+    assert_documented_paths(VENDOR, "restore quarantine job", &run.json);
     assert_eq!(run.json["message"], "Successfully initiated the restore process");
     let request = vision.single_request();
     assert_eq!(
@@ -286,7 +286,7 @@ async fn quarantine_job_lifecycle() {
 
     vision.clear();
     let run = vision.invoke("delete-quarantine-job", &[("id", &id.to_string())]).await.success();
-    assert_documented_paths(SPEC, "delete quarantine job", &run.json);
+    assert_documented_paths(VENDOR, "delete quarantine job", &run.json);
     assert_eq!(run.json["message"], "Deleted the quarantine job successfully");
     vision.single_request_to("DELETE", &format!("/api/v4/quarantineJobs/{id}"));
     assert!(vision.sim.quarantine_job(id).is_none());
@@ -302,10 +302,10 @@ async fn get_and_stop_a_seeded_quarantine_job() {
         .unwrap()
         .to_string();
     let run = vision.invoke("get-quarantine-job", &[("id", &id)]).await.success();
-    assert_documented_paths(SPEC, "get quarantine job", &run.json);
+    assert_documented_paths(VENDOR, "get quarantine job", &run.json);
     vision.clear();
     let run = vision.invoke("stop-quarantine-job", &[("id", &id)]).await.success();
-    assert_documented_paths(SPEC, "stop quarantine job", &run.json);
+    assert_documented_paths(VENDOR, "stop quarantine job", &run.json);
     assert_eq!(run.json["message"], "Successfully stopped the quarantine job");
     assert_eq!(run.data()[0]["stopRequested"], true);
     vision.single_request_to("PUT", &format!("/api/v4/quarantineJobs/{id}/stop"));
@@ -317,7 +317,7 @@ async fn approve_quarantine_job() {
     let (message_id, recipient) = vision.sim.sample_message();
     let id = vision.sim.add_auto_quarantine_job(&[(&message_id, &recipient)]).to_string();
     let run = vision.invoke("approve-quarantine-job", &[("id", &id), ("message_count", "3")]).await.success();
-    assert_documented_paths(SPEC, "approve quarantine job", &run.json);
+    assert_documented_paths(VENDOR, "approve quarantine job", &run.json);
     assert_eq!(run.json["message"], "The quarantine job has been approved successfully");
     let request = vision.single_request();
     assert_eq!(
@@ -359,7 +359,7 @@ async fn message_searches() {
         )
         .await
         .success();
-    assert_documented_paths(SPEC, "create message search", &run.json);
+    assert_documented_paths(VENDOR, "create message search", &run.json);
     let id = run.data()[0]["id"].as_u64().unwrap();
     assert_eq!(run.json["summary"], json!({"search_id": id}));
     assert_eq!(run.json["message"], format!("Search id: {id}"));
@@ -380,14 +380,14 @@ async fn message_searches() {
 
     vision.clear();
     let run = vision.invoke("get-message-search", &[("id", &id.to_string())]).await.success();
-    assert_documented_paths(SPEC, "get message search", &run.json);
+    assert_documented_paths(VENDOR, "get message search", &run.json);
     assert_eq!(run.json["message"], "Fetched message search successfully");
     assert_eq!(vision.single_request().path, format!("/api/v4/searches/{id}"));
 
     vision.clear();
     let run =
         vision.invoke("list-message-searches", &[("page", "0"), ("size", "50"), ("sort", "id:desc")]).await.success();
-    assert_documented_paths(SPEC, "list message searches", &run.json);
+    assert_documented_paths(VENDOR, "list message searches", &run.json);
     let total = run.data().len();
     assert_eq!(run.json["message"], format!("Total message searches: {total}"));
     let request = vision.single_request_to("GET", "/api/v4/searches");
@@ -404,7 +404,7 @@ async fn get_messagesearch_results() {
         .invoke("get-messagesearch-results", &[("id", &id), ("size", "20"), ("sort", "sentOn:asc")])
         .await
         .success();
-    assert_documented_paths(SPEC, "get messagesearch results", &run.json);
+    assert_documented_paths(VENDOR, "get messagesearch results", &run.json);
     let total = run.data().len();
     assert!(total > 0, "an empty search matches every message");
     assert_eq!(run.json["summary"], json!({"total_results": total}));
@@ -420,7 +420,7 @@ async fn get_message_metadata() {
         .invoke("get-message-metadata", &[("internet_message_id", &message_id), ("recipient_address", &recipient)])
         .await
         .success();
-    assert_documented_paths(SPEC, "get message metadata", &run.json);
+    assert_documented_paths(VENDOR, "get message metadata", &run.json);
     assert_eq!(run.json["message"], "Retrieved message metadata successfully");
     assert_eq!(run.data()[0]["internetMessageId"], message_id.as_str());
     let request = vision.single_request_to("GET", "/api/v4/messages/metadata");
@@ -438,7 +438,7 @@ async fn get_message_metadata() {
 async fn list_searchable_headers() {
     let vision = Vision::start().await;
     let run = vision.invoke("list-searchable-headers", &[]).await.success();
-    assert_documented_paths(SPEC, "list searchable headers", &run.json);
+    assert_documented_paths(VENDOR, "list searchable headers", &run.json);
     assert_eq!(run.json["message"], "Fetched searchable headers successfully");
     assert!(run.data().iter().all(|item| item["header"].is_string()));
     vision.single_request_to("GET", "/api/v4/config/searchableHeaders");
@@ -470,7 +470,7 @@ async fn get_message_attachment_into_the_vault() {
     let attachment = vision.sim.add_attachment("test.txt", contents.clone());
     let run =
         vision.invoke("get-message-attachment", &[("md5", &attachment.md5), ("filename", "test.txt")]).await.success();
-    assert_documented_paths(SPEC, "get message attachment", &run.json);
+    assert_documented_paths(VENDOR, "get message attachment", &run.json);
     let item = assert_vault_item(&vision, &run, "test.txt");
     assert_eq!(
         (item["vault_id"].as_str(), item["size"].as_u64()),
@@ -506,7 +506,7 @@ async fn get_message_zip_into_the_vault() {
         )
         .await
         .success();
-    assert_documented_paths(SPEC, "get message", &run.json);
+    assert_documented_paths(VENDOR, "get message", &run.json);
     let item = assert_vault_item(&vision, &run, "message_");
     assert_eq!(item["mime_type"], "application/zip");
     let contents = std::fs::read(item["path"].as_str().unwrap()).unwrap();
@@ -527,7 +527,7 @@ async fn get_message_zip_into_the_vault() {
 async fn download_logs_into_the_vault() {
     let vision = Vision::start().await;
     let run = vision.invoke("download-logs", &[]).await.success();
-    assert_documented_paths(SPEC, "download logs", &run.json);
+    assert_documented_paths(VENDOR, "download logs", &run.json);
     let item = assert_vault_item(&vision, &run, "logfile_");
     assert_eq!(item["mime_type"], "application/zip");
     vision.single_request_to("GET", "/api/v4/download/logs");

@@ -1,6 +1,6 @@
 //! A Cofense Vision API simulator: the wire protocol of
 //! `shared/spec/vendor-api-notes.md` §1, seeded from the captured responses in
-//! `tests/fixtures/cofense-vision/`.
+//! `tests/vendors/cofense-vision/fixtures/`.
 //!
 //! ```text
 //! GET    /actuator/health                          {"status": "UP"} (no auth)
@@ -38,7 +38,7 @@ macro_rules! fixture {
     ($name:literal) => {
         serde_json::from_str::<Value>(include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/cofense-vision/",
+            "/vendors/cofense-vision/fixtures/",
             $name
         )))
         .expect(concat!("fixture ", $name, " is valid JSON"))
@@ -55,7 +55,7 @@ mod searches;
 #[cfg(test)]
 mod tests;
 
-use super::{Server, Transport};
+use super::{Server, Simulator, Transport};
 use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post, put};
@@ -158,6 +158,26 @@ fn router(shared: Arc<Shared>) -> Router {
         .method_not_allowed_fallback(api::method_not_allowed)
         .merge(protected)
         .with_state(shared)
+}
+
+/// This vendor's simulator, for the registry.
+pub type Sim = CofenseSim;
+
+impl Simulator for CofenseSim {
+    const CONNECTOR: &'static str = "cofense";
+    const PRODUCT: &'static str = "Cofense Vision";
+
+    async fn start_on(port: u16, transport: Transport) -> std::io::Result<Self> {
+        Self::start_with(port, transport).await
+    }
+
+    fn server(&self) -> &Server {
+        &self.server
+    }
+
+    fn asset_toml(&self) -> String {
+        self.asset_toml()
+    }
 }
 
 impl CofenseSim {

@@ -4,11 +4,11 @@
 
 use super::Vision;
 use soar_host::exit;
-use soar_tests::sim::cofense::CofenseSim;
+use soar_tests::sim::cofense_vision::CofenseSim;
 use std::os::unix::fs::PermissionsExt;
 
 fn state_file(vision: &Vision) -> std::path::PathBuf {
-    vision.env.data_dir().join("state/cofense/vision.json")
+    vision.env.data_dir().join("state/cofense/cofense.json")
 }
 
 fn token_requests(vision: &Vision) -> usize {

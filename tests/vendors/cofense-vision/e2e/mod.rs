@@ -6,32 +6,27 @@ mod contract;
 mod faults;
 mod validation;
 
-use soar_tests::harness::{HostEnv, Run};
+use soar_tests::kit::Vendor;
 use soar_tests::sim::Recorded;
-use soar_tests::sim::cofense::CofenseSim;
-use std::path::PathBuf;
+use soar_tests::sim::cofense_vision::CofenseSim;
 
-/// The specification the data paths come from.
-pub const SPEC: &str = "cofense-vision-connector.md";
+/// The vendor directory (`tests/vendors/<vendor>/`): its specification and fixtures.
+pub const VENDOR: &str = "cofense-vision";
 
-/// A simulator, a host environment and an asset pointing at the simulator.
-pub struct Vision {
-    pub sim: CofenseSim,
-    pub env: HostEnv,
-    pub asset: PathBuf,
+/// The kit's vendor environment, with Vision's own checks.
+pub struct Vision(Vendor<CofenseSim>);
+
+impl std::ops::Deref for Vision {
+    type Target = Vendor<CofenseSim>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Vision {
     pub async fn start() -> Self {
-        let sim = CofenseSim::start().await.expect("start the Cofense Vision simulator");
-        let env = HostEnv::new();
-        let asset = env.asset("vision", &sim.asset_toml());
-        Self { sim, env, asset }
-    }
-
-    /// Runs `host invoke cofense <action>`.
-    pub async fn invoke(&self, action: &str, params: &[(&str, &str)]) -> Run {
-        self.env.invoke("cofense", action, &self.asset, params).await
+        Self(Vendor::start().await)
     }
 
     /// The requests other than token requests, oldest first.

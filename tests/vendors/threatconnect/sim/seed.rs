@@ -7,9 +7,9 @@ use serde_json::{Map, Value, json};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 const INDICATORS_PAGE: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/threatconnect/indicators_page.json"));
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/vendors/threatconnect/fixtures/indicators_page.json"));
 const INDICATOR_WITH_TAGS: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/threatconnect/indicator_with_tags.json"));
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/vendors/threatconnect/fixtures/indicator_with_tags.json"));
 
 const DAY: i64 = 86_400;
 const HOUR: i64 = 3_600;

@@ -34,7 +34,7 @@ pub(super) fn add_addresses(tc: &Tc, count: u32, when: chrono::DateTime<Utc>, fi
 /// Every container in the host's store, by source data identifier, with its
 /// artifacts.
 pub(super) async fn containers(tc: &Tc) -> BTreeMap<String, Value> {
-    let run = tc.env.run(&["containers", "export", "--connector", "threatconnect", "--asset", "tc"]).await;
+    let run = tc.env.run(&["containers", "export", "--connector", "threatconnect", "--asset", "threatconnect"]).await;
     assert_eq!(run.code, 0, "{run:#?}");
     let items: Vec<Value> = serde_json::from_str(&run.stdout).unwrap_or_else(|err| panic!("{err}: {}", run.stdout));
     let mut by_id = BTreeMap::new();
@@ -46,7 +46,8 @@ pub(super) async fn containers(tc: &Tc) -> BTreeMap<String, Value> {
 }
 
 pub(super) fn checkpoint(tc: &Tc) -> Value {
-    let state = std::fs::read(tc.env.data_dir().join("state/threatconnect/tc.json")).expect("the poll wrote state");
+    let state =
+        std::fs::read(tc.env.data_dir().join("state/threatconnect/threatconnect.json")).expect("the poll wrote state");
     serde_json::from_slice::<Value>(&state).unwrap()["poll_checkpoint"].clone()
 }
 
@@ -233,7 +234,7 @@ async fn an_interrupted_page_is_suppressed_as_duplicates_on_the_rerun() {
     tc.poll(&[]).await.success();
     // Forget the checkpoint, as if the run had died before saving it: the rerun
     // sees every indicator again and the host suppresses every container.
-    let state = tc.env.data_dir().join("state/threatconnect/tc.json");
+    let state = tc.env.data_dir().join("state/threatconnect/threatconnect.json");
     std::fs::write(&state, "{}").unwrap();
     let run = tc.poll(&[]).await.success();
     assert_eq!(run.json["summary"]["containers_created"], 0);
@@ -247,7 +248,7 @@ async fn poll_now_leaves_the_checkpoint_alone() {
     add_addresses(&tc, 6, Utc::now() - Duration::hours(1), 40);
     let run = tc.poll(&["--poll-now", "--container-count", "4"]).await.success();
     assert_eq!(run.json["summary"]["containers_created"], 4);
-    assert!(!tc.env.data_dir().join("state/threatconnect/tc.json").exists(), "poll now writes no state");
+    assert!(!tc.env.data_dir().join("state/threatconnect/threatconnect.json").exists(), "poll now writes no state");
     let run = tc.poll(&["--poll-now"]).await.success();
     assert_eq!(run.json["summary"]["containers_created"], 2, "max_containers applies, the first 4 are duplicates");
     assert_eq!(run.json["summary"]["duplicates_skipped"], 4);

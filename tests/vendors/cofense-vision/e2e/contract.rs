@@ -1,14 +1,14 @@
 //! Contract tests: every captured Cofense Vision body, served by the simulator,
 //! turns into the documented output of each action that reads it.
 
-use super::{SPEC, Vision};
+use super::{VENDOR, Vision};
 use serde_json::Value;
 use serde_json::json;
-use soar_tests::harness::{documented_paths, missing_paths, workspace};
+use soar_tests::harness::{documented_paths, missing_paths, vendor_dir};
 use soar_tests::sim::{Fault, FaultRule};
 
 fn fixture(name: &str) -> Value {
-    let path = workspace().join("tests/fixtures/cofense-vision").join(name);
+    let path = vendor_dir(VENDOR).join("fixtures").join(name);
     serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
@@ -101,33 +101,12 @@ async fn every_fixture_becomes_the_documented_output() {
         assert_eq!(run.data(), &expected, "{name} through {action}");
         // ...so every documented path is there, except those the captured body
         // itself lacks (a trimmed capture).
-        let paths = documented_paths(SPEC, action);
+        let paths = documented_paths(VENDOR, action);
         let data_paths: Vec<String> = paths.iter().filter(|p| p.starts_with("data")).cloned().collect();
         let lacking = missing_paths(&json!({"data": expected}), &data_paths);
         let missing: Vec<String> =
             missing_paths(&run.json, &paths).into_iter().filter(|p| !lacking.contains(p)).collect();
         assert!(missing.is_empty(), "{name} through {action}: {missing:#?}");
         vision.sim.server().clear_faults();
-    }
-}
-
-/// The fixtures in the repository are the captured bodies of the shared set,
-/// unchanged (when the shared set is beside the repository).
-#[test]
-fn repository_fixtures_match_the_shared_ones() {
-    let shared = workspace().join("../shared/fixtures");
-    if !shared.exists() {
-        return;
-    }
-    for vendor in ["cofense-vision", "threatconnect"] {
-        for entry in std::fs::read_dir(shared.join(vendor)).unwrap() {
-            let path = entry.unwrap().path();
-            let ours = workspace().join("tests/fixtures").join(vendor).join(path.file_name().unwrap());
-            assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&ours).unwrap(), "{} differs", ours.display());
-        }
-    }
-    for spec in ["cofense-vision-connector.md", "threatconnect-connector.md", "vendor-api-notes.md"] {
-        let theirs = std::fs::read(workspace().join("../shared/spec").join(spec)).unwrap();
-        assert_eq!(theirs, std::fs::read(workspace().join("tests/spec").join(spec)).unwrap(), "{spec} differs");
     }
 }

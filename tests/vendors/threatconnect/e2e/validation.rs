@@ -57,10 +57,7 @@ async fn bad_parameters_are_rejected_before_sending() {
         ),
         ("hunt-ip", vec![], "ip", "The required parameter 'ip' is missing"),
     ];
-    for (action, params, parameter, message) in cases {
-        tc.invoke(action, &params).await.rejected(parameter, message);
-        assert!(tc.sim.server().take_requests().is_empty(), "{action} {params:?} sent a request");
-    }
+    tc.rejects_before_sending(cases).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,7 @@
 //! Each action's happy path, the request the simulator received (and verified),
 //! and the documented data paths.
 
-use super::{SPEC, Tc};
+use super::{Tc, VENDOR};
 use serde_json::{Value, json};
 use soar_tests::harness::{assert_documented_paths, assert_documented_paths_except};
 use soar_tests::sim::threatconnect::ThreatConnectSim;
@@ -29,7 +29,7 @@ async fn list_owners_works_without_count() {
     let tc = Tc::start().await;
     let run = tc.invoke("list-owners", &[]).await.success();
     // `permTrack` is documented from an older API; v3 owners no longer carry it.
-    assert_documented_paths_except(SPEC, "list owners", &run.json, &["data.*.data.*.permTrack"]);
+    assert_documented_paths_except(VENDOR, "list owners", &run.json, &["data.*.data.*.permTrack"]);
     let owners = run.data()[0]["data"].as_array().unwrap().len();
     assert!(owners > 0);
     assert_eq!(run.json["summary"]["num_owners"], owners);
@@ -73,7 +73,7 @@ async fn post_data_of_every_kind() {
     }
     let multi = tc.invoke("post-data", &[("primary_field", &format!("{md5}, {sha256}"))]).await.success();
     data.extend(multi.data().iter().cloned());
-    assert_documented_paths(SPEC, "post data", &json!({"data": data, "summary": summary, "message": message}));
+    assert_documented_paths(VENDOR, "post data", &json!({"data": data, "summary": summary, "message": message}));
     assert_eq!(message, "Data successfully posted to ThreatConnect");
 
     let requests = tc.signed_requests();
@@ -110,7 +110,7 @@ async fn hunt(tc: &Tc, action: &str, documented: Option<&str>, params: &[(&str, 
     }
     let run = tc.invoke(action, &params).await.success();
     if let Some(spec_action) = documented {
-        assert_documented_paths(SPEC, spec_action, &run.json);
+        assert_documented_paths(VENDOR, spec_action, &run.json);
     }
     let result = &run.data()[0];
     assert_eq!(result["status"], "Success");
