@@ -11,7 +11,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("stores", &["storage", "storage/assets", "storage/state", "storage/vault", "storage/ingest"]),
     ("descriptions", &["manifest", "outcome", "params", "asset", "signing", "cache", "distribution/lock"]),
     ("errors", &["error"]),
-    ("sandbox", &["sandbox", "sandbox/outbound"]),
+    (
+        "sandbox",
+        &["sandbox", "sandbox/outbound", "sandbox/outbound/tls", "sandbox/outbound/pool", "sandbox/outbound/transport"],
+    ),
     (
         "capabilities",
         &["platform", "platform/config", "platform/state", "platform/vault", "platform/ingest", "platform/log"],

@@ -7,6 +7,7 @@ use soar_host::slots::Queueing;
 use soar_host::{Asset, FailureKind, InvokeOptions, PluginDir, Runtime, RuntimeOptions, Status, Trust};
 use soar_tests::harness::{HostEnv, example_binary, plugin_dir, trust_dir};
 use soar_tests::sim::cofense_vision::CofenseSim;
+use soar_tests::sim::{Fault, FaultRule};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -112,22 +113,34 @@ async fn past_the_queue_bound_an_action_is_host_busy_and_sends_nothing() {
     let report =
         runtime.invoke(&plugin, "list searchable headers", &[] as &[(&str, &str)], asset.clone(), &options).await;
     assert_eq!(report.status, Status::Success, "{report:?}");
+    // One action holds the only slot, its vendor answering slowly; eight more
+    // arrive meanwhile, with no room to wait.
+    sim.server().inject(FaultRule::on("/api/v4/config/searchableHeaders", Fault::Slow { millis: 1500 }).times(1));
     let before = sim.server().requests().len();
+    let holder = {
+        let (runtime, plugin, asset, options) = (runtime.clone(), plugin.clone(), asset.clone(), options.clone());
+        tokio::spawn(async move {
+            runtime.invoke(&plugin, "list searchable headers", &[] as &[(&str, &str)], asset, &options).await
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sim.server().requests().len() == before {
+        assert!(std::time::Instant::now() < deadline, "the first action sent its request");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let reports =
         join_all((0..8).map(|_| {
             runtime.invoke(&plugin, "list searchable headers", &[] as &[(&str, &str)], asset.clone(), &options)
         }))
         .await;
-    let busy: Vec<_> = reports.iter().filter_map(|r| r.error.as_ref()).collect();
-    assert!(!busy.is_empty(), "eight at once against one slot and no queue: some are refused");
-    for failure in &busy {
+    for report in &reports {
+        let failure = report.error.as_ref().expect("no slot and no queue: refused");
         assert_eq!(failure.kind, FailureKind::HostBusy, "{failure:?}");
         assert!(failure.message.contains("The host is busy"), "{}", failure.message);
         assert_eq!(failure.kind.exit_code(), soar_host::exit::HOST);
     }
-    let succeeded = reports.iter().filter(|r| r.status == Status::Success).count();
-    assert!(succeeded >= 1);
-    assert_eq!(sim.server().requests().len() - before, succeeded, "a refused action sends nothing");
+    assert_eq!(holder.await.unwrap().status, Status::Success);
+    assert_eq!(sim.server().requests().len() - before, 1, "a refused action sends nothing");
 }
 
 /// A keep-alive HTTP server answering `ok`, counting the connections it
