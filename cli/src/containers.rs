@@ -4,7 +4,8 @@ use super::output::{self, Format};
 use super::{Global, report_error};
 use clap::{Args, Subcommand};
 use soar_host::exit;
-use soar_host::storage::ingest::IngestStore;
+use soar_host::storage::ingest::ContainerStore;
+use soar_host::storage::{DiskStores, Stores};
 use std::io::Write;
 
 /// Arguments of `host containers`.
@@ -54,7 +55,7 @@ struct Filter {
 
 /// Runs `host containers`; returns the exit code.
 pub fn run(global: &Global, args: ContainersArgs) -> i32 {
-    let store = match IngestStore::open(&global.data_dir()) {
+    let store = match DiskStores::new(global.data_dir()).containers() {
         Ok(store) => store,
         Err(err) => {
             report_error(&format!("cannot open the container store in {}: {err}", global.data_dir().display()));
@@ -83,7 +84,7 @@ pub fn run(global: &Global, args: ContainersArgs) -> i32 {
             }
             Err(err) => Err(err),
         },
-        Command::Export { filter } => export(&store, &filter),
+        Command::Export { filter } => export(store.as_ref(), &filter),
     };
     match result {
         Ok(()) => exit::SUCCESS,
@@ -104,20 +105,19 @@ fn print_json(value: &impl serde::Serialize) {
 }
 
 /// Writes `[{"container": ..., "artifacts": [...]}, ...]` one container at a time.
-fn export(store: &IngestStore, filter: &Filter) -> Result<(), soar_host::storage::ingest::Error> {
+fn export(store: &dyn ContainerStore, filter: &Filter) -> std::io::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut first = true;
     let write = |out: &mut dyn Write, text: &str| out.write_all(text.as_bytes());
-    let wrap = |err: std::io::Error| soar_host::storage::ingest::Error::ToSqlConversionFailure(Box::new(err));
-    write(&mut out, "[").map_err(wrap)?;
-    store.for_each_container(filter.connector.as_deref(), filter.asset.as_deref(), |container, artifacts| {
+    write(&mut out, "[")?;
+    store.for_each_container(filter.connector.as_deref(), filter.asset.as_deref(), &mut |container, artifacts| {
         let item = serde_json::json!({"container": container, "artifacts": artifacts});
         let separator = if first { "\n" } else { ",\n" };
         first = false;
         out.write_all(separator.as_bytes())?;
         serde_json::to_writer(&mut out, &item).map_err(std::io::Error::other)
     })?;
-    write(&mut out, "\n]\n").map_err(wrap)?;
-    out.flush().map_err(wrap)
+    write(&mut out, "\n]\n")?;
+    out.flush()
 }

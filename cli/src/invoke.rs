@@ -6,7 +6,7 @@ use super::{Global, dirs, report_error};
 use clap::Args;
 use serde_json::Map;
 use soar_host::manifest::ActionKind;
-use soar_host::storage::ingest::IngestStore;
+use soar_host::storage::{DiskStores, Stores};
 use soar_host::{ActionReport, Asset, Error, InvokeOptions, Limits, params};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -176,7 +176,9 @@ async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Resul
 
 /// The id and name of container `id`, which must exist.
 fn container_name(global: &Global, id: u64) -> Result<(u64, String), Error> {
-    let store = IngestStore::open(&global.data_dir()).map_err(|err| Error::Host(format!("container store: {err}")))?;
+    let store = DiskStores::new(global.data_dir())
+        .containers()
+        .map_err(|err| Error::Host(format!("container store: {err}")))?;
     match store.container(id).map_err(|err| Error::Host(format!("container store: {err}")))? {
         Some(container) => Ok((id, container.name)),
         None => Err(Error::Param(soar_host::params::ParamError {

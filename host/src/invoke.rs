@@ -8,18 +8,15 @@ use crate::error::{Error, FailureKind};
 use crate::exit;
 use crate::outcome;
 use crate::params::BoundParams;
-use crate::platform::config::ConfigCtx;
-use crate::platform::ingest::{IngestCtx, OnSaved};
-use crate::platform::log::{LogCtx, OnProgress};
-use crate::platform::state::StateCtx;
-use crate::platform::vault::{Progress, VaultCtx};
+use crate::platform::ingest::OnSaved;
+use crate::platform::log::OnProgress;
+use crate::platform::vault::Progress;
 use crate::plugin::{Action, Plugin};
 use crate::redact::{Redactor, printable};
 use crate::runtime::Runtime;
-use crate::sandbox::outbound::{OutboundHooks, OutboundPolicy};
+use crate::sandbox::outbound::OutboundPolicy;
 use crate::storage::assets::{self, ClaimError};
-use crate::storage::state::StateStore;
-use crate::storage::vault::VaultStore;
+use crate::storage::{DiskStores, Stores};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -43,8 +40,12 @@ const CERTIFICATE_HINT: &str = " (the server's certificate is not signed by a CA
 /// one and pass it to every call.
 #[derive(Clone)]
 pub struct InvokeOptions {
-    /// The data directory (state, vault, ingested containers).
+    /// The data directory: which asset files use each asset name, and the
+    /// stores, unless `stores` is replaced.
     pub data_dir: PathBuf,
+    /// Where the asset's state, the vault and the containers are kept: the disk
+    /// under `data_dir` ([`DiskStores`]), or another backend's [`Stores`].
+    pub stores: Arc<dyn Stores>,
     /// The container the action runs for (id and name), if any.
     pub container: Option<(u64, String)>,
     /// Who runs the action (recorded in the vault).
@@ -60,8 +61,10 @@ pub struct InvokeOptions {
 impl InvokeOptions {
     /// Options with everything under `data_dir`, run by the current user.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
         Self {
-            data_dir: data_dir.into(),
+            stores: Arc::new(DiskStores::new(data_dir.clone())),
+            data_dir,
             container: None,
             user: current_user(),
             progress: None,
@@ -72,17 +75,16 @@ impl InvokeOptions {
 }
 
 impl InvokeOptions {
-    /// What `plugin`'s actions have stored for `asset` under these options'
-    /// data directory (empty before the first write). It holds whatever the
-    /// connector keeps there: checkpoints, and cached credentials such as access
-    /// tokens, so treat it as secret.
+    /// What `plugin`'s actions have stored for `asset` in these options' stores
+    /// (empty before the first write). It holds whatever the connector keeps
+    /// there: checkpoints, and cached credentials such as access tokens, so
+    /// treat it as secret.
     pub fn state_of(&self, plugin: &Plugin, asset: &Asset) -> Result<Map<String, Value>, Error> {
-        let store = StateStore::for_asset(&self.data_dir, &plugin.info.name, asset.name())
+        let store = self
+            .stores
+            .state(&plugin.info.name, asset.name())
             .map_err(|err| Error::Host(format!("asset state: {err}")))?;
-        if !store.path().exists() {
-            return Ok(Map::new());
-        }
-        store.load().map_err(|err| Error::Host(format!("asset state {}: {err}", store.path().display())))
+        store.load().map_err(|err| Error::Host(format!("asset state {}: {err}", store.location())))
     }
 }
 
@@ -222,35 +224,32 @@ impl Runtime {
         // The capability contract: the origins the connector declares, as this
         // asset sets them; none declared or set is no network at all.
         let origins = asset.origin_urls();
-        let hooks = if origins.is_empty() {
-            OutboundHooks::deny_all(redactor.clone())
+        let outbound = if origins.is_empty() {
+            None
         } else {
             match OutboundPolicy::for_origins(&origins, asset.verify_tls(), self.tls.clone()) {
                 Ok(policy) => {
                     // Connections are reused by later actions of this asset only.
                     let tenant = format!("{}\0{connector}\0{}", options.data_dir.display(), asset.name());
-                    OutboundHooks::new(Arc::new(policy.reusing(self.connections.clone(), &tenant)), redactor.clone())
+                    Some(Arc::new(policy.reusing(self.connections.clone(), &tenant)))
                 }
                 Err(message) => return failed(FailureKind::InvalidConfig, message),
             }
         };
-        let state = match StateStore::for_asset(&options.data_dir, connector, asset.name()) {
-            Ok(state) => state,
-            Err(err) => return failed(FailureKind::InvalidConfig, err.to_string()),
-        };
-        let capabilities = Capabilities {
-            hooks,
-            config: ConfigCtx::new(asset.clone()),
-            state: StateCtx::new(state),
-            vault: VaultCtx::new(
-                VaultStore::new(&options.data_dir),
-                options.user.clone(),
-                options.container.clone(),
-                options.download_progress.clone(),
-                self.limits.max_download,
-            ),
-            ingest: IngestCtx::new(options.data_dir.clone(), connector, asset.name(), options.ingest_progress.clone()),
-            log: LogCtx::new(connector, options.progress.clone(), redactor.clone()),
+        let capabilities = Capabilities::builder(connector, asset.clone(), redactor.clone())
+            .outbound(outbound)
+            .on_behalf_of(options.user.clone(), options.container.clone())
+            .max_download(self.limits.max_download)
+            .progress(options.progress.clone(), options.download_progress.clone(), options.ingest_progress.clone())
+            .stores(options.stores.clone());
+        let capabilities = match capabilities {
+            Ok(capabilities) => capabilities.build(),
+            // A name that cannot be stored under is the asset's configuration at
+            // fault; anything else, the store's.
+            Err(err) if err.kind() == std::io::ErrorKind::InvalidInput => {
+                return failed(FailureKind::InvalidConfig, err.to_string());
+            }
+            Err(err) => return failed(FailureKind::Platform, err.to_string()),
         };
         // The slot outlives the store (declared first, dropped last).
         let _slot = match self.slot().await {

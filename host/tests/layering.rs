@@ -8,7 +8,7 @@ use std::path::Path;
 /// Layers, from the bottom. A module is named by its path under `src/`.
 const LAYERS: &[(&str, &[&str])] = &[
     ("types", &["exit", "names", "redact", "slots", "bindings", "storage/fs", "distribution/reference"]),
-    ("stores", &["storage", "storage/assets", "storage/state", "storage/vault", "storage/ingest"]),
+    ("stores", &["storage", "storage/assets", "storage/state", "storage/vault", "storage/ingest", "storage/memory"]),
     ("descriptions", &["manifest", "outcome", "params", "asset", "signing", "cache", "distribution/lock"]),
     ("errors", &["error"]),
     (

@@ -6,12 +6,12 @@ use wasmtime::component::{HasData, Linker};
 
 /// The state of the asset an action runs for.
 pub struct StateCtx {
-    store: Option<StateStore>,
+    store: Option<Box<dyn StateStore>>,
 }
 
 impl StateCtx {
     /// Serves `store`.
-    pub fn new(store: StateStore) -> Self {
+    pub fn new(store: Box<dyn StateStore>) -> Self {
         Self { store: Some(store) }
     }
 
@@ -20,8 +20,8 @@ impl StateCtx {
         Self { store: None }
     }
 
-    fn store(&self) -> Result<&StateStore, StateError> {
-        self.store.as_ref().ok_or_else(|| StateError::Unavailable("no asset state outside an action".into()))
+    fn store(&self) -> Result<&dyn StateStore, StateError> {
+        self.store.as_deref().ok_or_else(|| StateError::Unavailable("no asset state outside an action".into()))
     }
 }
 
@@ -71,7 +71,7 @@ fn unavailable(err: std::io::Error) -> StateError {
 }
 
 impl StateCtxView<'_> {
-    fn store(&mut self) -> Result<&StateStore, StateError> {
+    fn store(&mut self) -> Result<&dyn StateStore, StateError> {
         self.ctx.store()
     }
 
@@ -110,6 +110,8 @@ impl Host for StateCtxView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::memory::MemoryStores;
+    use crate::storage::{DiskStores, Stores};
 
     /// Records each barrier and fails when told to.
     struct Recording {
@@ -124,25 +126,57 @@ mod tests {
         }
     }
 
+    /// The disk stores and the in-memory ones: the capability serves either alike.
+    fn backends(dir: &std::path::Path) -> [(&'static str, Box<dyn Stores>); 2] {
+        [("disk", Box::new(DiskStores::new(dir))), ("memory", Box::new(MemoryStores::default()))]
+    }
+
     #[test]
     fn every_write_passes_the_barrier_first_and_none_happens_if_it_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let mut ctx = StateCtx::new(StateStore::for_asset(dir.path(), "probe", "asset").unwrap());
-        let mut barrier = Recording { calls: 0, fail: false };
-        let mut view = StateCtxView { ctx: &mut ctx, before_write: &mut barrier };
-        view.set("checkpoint".into(), "1".into()).unwrap().unwrap();
-        assert_eq!(view.get("checkpoint".into()).unwrap().unwrap().as_deref(), Some("1"));
-        view.remove("checkpoint".into()).unwrap().unwrap();
-        assert_eq!(barrier.calls, 2, "reads pass no barrier; each write one");
+        for (backend, stores) in backends(dir.path()) {
+            let mut ctx = StateCtx::new(stores.state("probe", "asset").unwrap());
+            let mut barrier = Recording { calls: 0, fail: false };
+            let mut view = StateCtxView { ctx: &mut ctx, before_write: &mut barrier };
+            view.set("checkpoint".into(), "1".into()).unwrap().unwrap();
+            assert_eq!(view.get("checkpoint".into()).unwrap().unwrap().as_deref(), Some("1"), "{backend}");
+            view.remove("checkpoint".into()).unwrap().unwrap();
+            assert_eq!(barrier.calls, 2, "{backend}: reads pass no barrier; each write one");
 
-        let mut failing = Recording { calls: 0, fail: true };
-        let mut view = StateCtxView { ctx: &mut ctx, before_write: &mut failing };
-        let refused = view.set("checkpoint".into(), "2".into()).unwrap();
-        assert!(
-            matches!(refused, Err(StateError::Unavailable(ref why)) if why.contains("disk is full")),
-            "{refused:?}"
-        );
-        assert_eq!(view.get("checkpoint".into()).unwrap().unwrap(), None, "the checkpoint was not written");
+            let mut failing = Recording { calls: 0, fail: true };
+            let mut view = StateCtxView { ctx: &mut ctx, before_write: &mut failing };
+            let refused = view.set("checkpoint".into(), "2".into()).unwrap();
+            assert!(
+                matches!(refused, Err(StateError::Unavailable(ref why)) if why.contains("disk is full")),
+                "{backend}: {refused:?}"
+            );
+            assert_eq!(
+                view.get("checkpoint".into()).unwrap().unwrap(),
+                None,
+                "{backend}: the checkpoint was not written"
+            );
+        }
+    }
+
+    #[test]
+    fn values_are_json_kept_per_asset_in_whichever_store_serves_them() {
+        let dir = tempfile::tempdir().unwrap();
+        for (backend, stores) in backends(dir.path()) {
+            let mut ctx = StateCtx::new(stores.state("probe", "prod").unwrap());
+            let mut view = StateCtxView { ctx: &mut ctx, before_write: &mut NothingPending };
+            view.set("checkpoint".into(), r#"{"since": 5}"#.into()).unwrap().unwrap();
+            let refused = view.set("token".into(), "not json".into()).unwrap();
+            assert!(
+                matches!(&refused, Err(StateError::InvalidValue(why)) if why.contains("'token'")),
+                "{backend}: {refused:?}"
+            );
+            // What the next action of the asset finds, and what another asset does not.
+            let kept = stores.state("probe", "prod").unwrap().load().unwrap();
+            assert_eq!(serde_json::Value::Object(kept), serde_json::json!({"checkpoint": {"since": 5}}), "{backend}");
+            assert!(stores.state("probe", "staging").unwrap().load().unwrap().is_empty(), "{backend}");
+            let invalid = stores.state("probe", "../prod").err().map(|err| err.kind());
+            assert_eq!(invalid, Some(std::io::ErrorKind::InvalidInput), "{backend}");
+        }
     }
 
     #[test]

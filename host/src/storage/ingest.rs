@@ -1,12 +1,13 @@
-//! Containers and artifacts saved by ingestion actions, in one SQLite database
-//! per data directory (`ingest.sqlite`).
+//! Containers and artifacts saved by ingestion actions. [`ContainerStore`] is
+//! what every backend keeps; [`DiskContainers`] keeps them in one SQLite
+//! database per data directory (`ingest.sqlite`).
 //!
 //! A container is a duplicate when its connector and asset already have one with
 //! the same source data identifier; an artifact, when its container already has
 //! one with the same identifier.
 //!
 //! Saves are grouped into transactions: the first save opens one and
-//! [`IngestStore::commit`] ends it. The host commits before every write of the
+//! [`ContainerStore::commit`] ends it. The host commits before every write of the
 //! asset's state and when the action ends, so a polling checkpoint is never
 //! stored ahead of the containers it covers, and a poll of 100,000 indicators
 //! does not pay for 200,000 separate commits. The database runs in WAL mode with
@@ -17,11 +18,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
+use std::io;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-
-/// Why the store failed.
-pub type Error = rusqlite::Error;
 
 /// A container as stored.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -82,9 +82,64 @@ pub struct NewArtifact<'a> {
     pub cef_types: &'a str,
 }
 
-/// The container store.
-pub struct IngestStore {
-    db: Connection,
+/// The containers and artifacts of every connector and asset of a host.
+///
+/// What a backend must keep:
+/// * **One of each.** Saving a container whose connector, asset and source data
+///   identifier match a saved one stores nothing and answers that one's id with
+///   `duplicate: true`; likewise an artifact whose container and source data
+///   identifier match. Ids are positive, unique, and grow with each new item.
+/// * **Durable on commit.** Saves are grouped into a transaction: the first save
+///   after a commit begins it, [`commit`](Self::commit) makes everything saved
+///   through this handle durable at once. Until then other handles may not see
+///   the saves, and a handle dropped without committing may lose them (never
+///   part of them); this handle's own reads see them.
+/// * **Not found** is `Ok(None)`: a container that does not exist, or an artifact
+///   saved into one.
+/// * **Order.** Listings are oldest first (by id); `limit` caps the count.
+/// * **Size.** Nothing is bounded here: the capability checks what it saves.
+/// * **Errors** are [`io::Error`]s; a save that fails stores nothing.
+pub trait ContainerStore: Send + Sync {
+    /// Saves a container of `asset` of `connector`, or finds the existing one.
+    fn save_container(&mut self, connector: &str, asset: &str, container: &NewContainer) -> io::Result<Saved>;
+
+    /// Saves an artifact into container `container_id`, or finds the existing one.
+    /// `None` if the container does not exist.
+    fn save_artifact(&mut self, container_id: u64, artifact: &NewArtifact) -> io::Result<Option<Saved>>;
+
+    /// Makes every save so far durable.
+    fn commit(&mut self) -> io::Result<()>;
+
+    /// The container with `id`.
+    fn container(&self, id: u64) -> io::Result<Option<StoredContainer>>;
+
+    /// The artifacts of container `container_id`, oldest first.
+    fn artifacts(&self, container_id: u64) -> io::Result<Vec<StoredArtifact>>;
+
+    /// Containers, oldest first, optionally of one connector and asset; `limit`
+    /// caps the count.
+    fn containers(
+        &self,
+        connector: Option<&str>,
+        asset: Option<&str>,
+        limit: Option<u64>,
+    ) -> io::Result<Vec<StoredContainer>>;
+
+    /// Calls `each` with every matching container and its artifacts, oldest first,
+    /// one at a time (exports do not hold everything in memory); an error of
+    /// `each` ends the walk and is returned.
+    fn for_each_container(
+        &self,
+        connector: Option<&str>,
+        asset: Option<&str>,
+        each: &mut dyn FnMut(StoredContainer, Vec<StoredArtifact>) -> io::Result<()>,
+    ) -> io::Result<()>;
+}
+
+/// The containers and artifacts of a data directory, in `ingest.sqlite`.
+pub struct DiskContainers {
+    /// One connection, locked only to be shared: each handle writes alone.
+    db: Mutex<Connection>,
 }
 
 const SCHEMA: &str = "
@@ -115,166 +170,202 @@ CREATE TABLE IF NOT EXISTS artifacts (
 );
 ";
 
-impl IngestStore {
+/// SQLite's error as the stores' (its message unchanged).
+fn sqlite(err: rusqlite::Error) -> io::Error {
+    io::Error::other(err)
+}
+
+impl DiskContainers {
     /// Opens (creating) the store of `data_dir`.
-    pub fn open(data_dir: &Path) -> Result<Self, Error> {
+    pub fn open(data_dir: &Path) -> io::Result<Self> {
         let path = data_dir.join("ingest.sqlite");
         // SQLite would create the file with the umask's mode (0644); created here
         // first it is 0600, and SQLite gives its journal files the same mode.
-        super::fs::private_dir(data_dir)
-            .and_then(|()| super::fs::create_private_file(&path))
-            .map_err(|err| Error::ToSqlConversionFailure(Box::new(err)))?;
-        let db = Connection::open(&path)?;
-        db.busy_timeout(Duration::from_secs(30))?;
-        db.pragma_update(None, "journal_mode", "WAL")?;
-        db.pragma_update(None, "synchronous", "NORMAL")?;
-        db.pragma_update(None, "foreign_keys", "ON")?;
-        db.execute_batch(SCHEMA)?;
-        Ok(Self { db })
+        super::fs::private_dir(data_dir)?;
+        super::fs::create_private_file(&path)?;
+        let db = Connection::open(&path).map_err(sqlite)?;
+        let setup = || -> rusqlite::Result<()> {
+            db.busy_timeout(Duration::from_secs(30))?;
+            db.pragma_update(None, "journal_mode", "WAL")?;
+            db.pragma_update(None, "synchronous", "NORMAL")?;
+            db.pragma_update(None, "foreign_keys", "ON")?;
+            db.execute_batch(SCHEMA)
+        };
+        setup().map_err(sqlite)?;
+        Ok(Self { db: Mutex::new(db) })
     }
 
-    /// Makes every save so far durable.
-    pub fn commit(&mut self) -> Result<(), Error> {
-        if self.in_transaction() {
-            self.db.execute_batch("COMMIT")?;
-        }
-        Ok(())
+    /// The connection, to write: no lock is needed to reach it.
+    fn writer(&mut self) -> &mut Connection {
+        self.db.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn write_transaction(&mut self) -> Result<(), Error> {
-        if !self.in_transaction() {
-            // IMMEDIATE takes the write lock now, so a concurrent writer waits
-            // here (busy timeout) instead of failing half-way.
-            self.db.execute_batch("BEGIN IMMEDIATE")?;
-        }
-        Ok(())
+    /// The connection, to read.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
 
-    /// Asked of SQLite rather than remembered: SQLite rolls a transaction back
-    /// by itself after some errors (a full disk, for one).
-    fn in_transaction(&self) -> bool {
-        !self.db.is_autocommit()
-    }
+/// Opens a write transaction unless one is open. IMMEDIATE takes the write lock
+/// now, so a concurrent writer waits here (busy timeout) instead of failing
+/// half-way.
+fn write_transaction(db: &Connection) -> rusqlite::Result<()> {
+    if in_transaction(db) { Ok(()) } else { db.execute_batch("BEGIN IMMEDIATE") }
+}
 
-    /// Saves a container of `asset` of `connector`, or finds the existing one.
-    pub fn save_container(&mut self, connector: &str, asset: &str, container: &NewContainer) -> Result<Saved, Error> {
-        self.write_transaction()?;
-        let inserted: Option<u64> = self
-            .db
+/// Asked of SQLite rather than remembered: SQLite rolls a transaction back by
+/// itself after some errors (a full disk, for one).
+fn in_transaction(db: &Connection) -> bool {
+    !db.is_autocommit()
+}
+
+impl ContainerStore for DiskContainers {
+    fn save_container(&mut self, connector: &str, asset: &str, container: &NewContainer) -> io::Result<Saved> {
+        let db = self.writer();
+        write_transaction(db).map_err(sqlite)?;
+        let inserted: Option<u64> = db
             .prepare_cached(
                 "INSERT INTO containers (connector, asset, source_data_identifier, name, description, label, severity, data, create_time)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (connector, asset, source_data_identifier) DO NOTHING RETURNING id",
-            )?
-            .query_row(
-                params![
-                    connector,
-                    asset,
-                    container.source_data_identifier,
-                    container.name,
-                    container.description,
-                    container.label,
-                    container.severity,
-                    container.data,
-                    now()
-                ],
-                |row| row.get(0),
             )
-            .optional()?;
+            .and_then(|mut insert| {
+                insert
+                    .query_row(
+                        params![
+                            connector,
+                            asset,
+                            container.source_data_identifier,
+                            container.name,
+                            container.description,
+                            container.label,
+                            container.severity,
+                            container.data,
+                            now()
+                        ],
+                        |row| row.get(0),
+                    )
+                    .optional()
+            })
+            .map_err(sqlite)?;
         if let Some(id) = inserted {
             return Ok(Saved { id, duplicate: false });
         }
-        let id = self
-            .db
+        let id = db
             .prepare_cached(
                 "SELECT id FROM containers WHERE connector = ?1 AND asset = ?2 AND source_data_identifier = ?3",
-            )?
-            .query_row(params![connector, asset, container.source_data_identifier], |row| row.get(0))?;
+            )
+            .and_then(|mut select| {
+                select.query_row(params![connector, asset, container.source_data_identifier], |row| row.get(0))
+            })
+            .map_err(sqlite)?;
         Ok(Saved { id, duplicate: true })
     }
 
-    /// Saves an artifact into container `container_id`, or finds the existing one.
-    /// `None` if the container does not exist.
-    pub fn save_artifact(&mut self, container_id: u64, artifact: &NewArtifact) -> Result<Option<Saved>, Error> {
-        let exists = self.db.prepare_cached("SELECT 1 FROM containers WHERE id = ?1")?.exists([container_id])?;
+    fn save_artifact(&mut self, container_id: u64, artifact: &NewArtifact) -> io::Result<Option<Saved>> {
+        let db = self.writer();
+        let exists = db
+            .prepare_cached("SELECT 1 FROM containers WHERE id = ?1")
+            .and_then(|mut select| select.exists([container_id]))
+            .map_err(sqlite)?;
         if !exists {
             return Ok(None);
         }
-        self.write_transaction()?;
-        let inserted: Option<u64> = self
-            .db
+        write_transaction(db).map_err(sqlite)?;
+        let inserted: Option<u64> = db
             .prepare_cached(
                 "INSERT INTO artifacts (container_id, source_data_identifier, name, label, type, cef, cef_types, create_time)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (container_id, source_data_identifier) DO NOTHING RETURNING id",
-            )?
-            .query_row(
-                params![
-                    container_id,
-                    artifact.source_data_identifier,
-                    artifact.name,
-                    artifact.label,
-                    artifact.kind,
-                    artifact.cef,
-                    artifact.cef_types,
-                    now()
-                ],
-                |row| row.get(0),
             )
-            .optional()?;
+            .and_then(|mut insert| {
+                insert
+                    .query_row(
+                        params![
+                            container_id,
+                            artifact.source_data_identifier,
+                            artifact.name,
+                            artifact.label,
+                            artifact.kind,
+                            artifact.cef,
+                            artifact.cef_types,
+                            now()
+                        ],
+                        |row| row.get(0),
+                    )
+                    .optional()
+            })
+            .map_err(sqlite)?;
         if let Some(id) = inserted {
             return Ok(Some(Saved { id, duplicate: false }));
         }
-        let id = self
-            .db
-            .prepare_cached("SELECT id FROM artifacts WHERE container_id = ?1 AND source_data_identifier = ?2")?
-            .query_row(params![container_id, artifact.source_data_identifier], |row| row.get(0))?;
+        let id = db
+            .prepare_cached("SELECT id FROM artifacts WHERE container_id = ?1 AND source_data_identifier = ?2")
+            .and_then(|mut select| {
+                select.query_row(params![container_id, artifact.source_data_identifier], |row| row.get(0))
+            })
+            .map_err(sqlite)?;
         Ok(Some(Saved { id, duplicate: true }))
     }
 
-    /// The container with `id`.
-    pub fn container(&self, id: u64) -> Result<Option<StoredContainer>, Error> {
-        self.db.query_row(&format!("{CONTAINER_QUERY} WHERE c.id = ?1 GROUP BY c.id"), [id], container_row).optional()
+    fn commit(&mut self) -> io::Result<()> {
+        let db = self.writer();
+        if in_transaction(db) {
+            db.execute_batch("COMMIT").map_err(sqlite)?;
+        }
+        Ok(())
     }
 
-    /// The artifacts of container `container_id`, oldest first.
-    pub fn artifacts(&self, container_id: u64) -> Result<Vec<StoredArtifact>, Error> {
-        let mut query = self.db.prepare(ARTIFACT_QUERY)?;
-        query.query_map([container_id], artifact_row)?.collect()
+    fn container(&self, id: u64) -> io::Result<Option<StoredContainer>> {
+        self.reader()
+            .query_row(&format!("{CONTAINER_QUERY} WHERE c.id = ?1 GROUP BY c.id"), [id], container_row)
+            .optional()
+            .map_err(sqlite)
     }
 
-    /// Containers, oldest first, optionally of one connector and asset; `limit`
-    /// caps the count.
-    pub fn containers(
+    fn artifacts(&self, container_id: u64) -> io::Result<Vec<StoredArtifact>> {
+        let db = self.reader();
+        let mut query = db.prepare(ARTIFACT_QUERY).map_err(sqlite)?;
+        query.query_map([container_id], artifact_row).and_then(Iterator::collect).map_err(sqlite)
+    }
+
+    fn containers(
         &self,
         connector: Option<&str>,
         asset: Option<&str>,
         limit: Option<u64>,
-    ) -> Result<Vec<StoredContainer>, Error> {
-        let mut query = self.db.prepare(&format!(
-            "{CONTAINER_QUERY} WHERE (?1 IS NULL OR c.connector = ?1) AND (?2 IS NULL OR c.asset = ?2)
-             GROUP BY c.id ORDER BY c.id LIMIT ?3"
-        ))?;
+    ) -> io::Result<Vec<StoredContainer>> {
+        let db = self.reader();
+        let mut query = db
+            .prepare(&format!(
+                "{CONTAINER_QUERY} WHERE (?1 IS NULL OR c.connector = ?1) AND (?2 IS NULL OR c.asset = ?2)
+                 GROUP BY c.id ORDER BY c.id LIMIT ?3"
+            ))
+            .map_err(sqlite)?;
         let limit = limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
-        query.query_map(params![connector, asset, limit], container_row)?.collect()
+        query.query_map(params![connector, asset, limit], container_row).and_then(Iterator::collect).map_err(sqlite)
     }
 
-    /// Calls `each` with every matching container and its artifacts, oldest first,
-    /// one at a time (exports do not hold everything in memory).
-    pub fn for_each_container(
+    fn for_each_container(
         &self,
         connector: Option<&str>,
         asset: Option<&str>,
-        mut each: impl FnMut(StoredContainer, Vec<StoredArtifact>) -> std::io::Result<()>,
-    ) -> Result<(), Error> {
-        let mut containers = self.db.prepare(&format!(
-            "{CONTAINER_QUERY} WHERE (?1 IS NULL OR c.connector = ?1) AND (?2 IS NULL OR c.asset = ?2) GROUP BY c.id ORDER BY c.id"
-        ))?;
-        let mut artifacts = self.db.prepare(ARTIFACT_QUERY)?;
-        for container in containers.query_map(params![connector, asset], container_row)? {
-            let container = container?;
-            let items = artifacts.query_map([container.id], artifact_row)?.collect::<Result<Vec<_>, _>>()?;
-            each(container, items).map_err(|err| Error::ToSqlConversionFailure(Box::new(err)))?;
+        each: &mut dyn FnMut(StoredContainer, Vec<StoredArtifact>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let db = self.reader();
+        let mut containers = db
+            .prepare(&format!(
+                "{CONTAINER_QUERY} WHERE (?1 IS NULL OR c.connector = ?1) AND (?2 IS NULL OR c.asset = ?2) GROUP BY c.id ORDER BY c.id"
+            ))
+            .map_err(sqlite)?;
+        let mut artifacts = db.prepare(ARTIFACT_QUERY).map_err(sqlite)?;
+        for container in containers.query_map(params![connector, asset], container_row).map_err(sqlite)? {
+            let container = container.map_err(sqlite)?;
+            let items = artifacts
+                .query_map([container.id], artifact_row)
+                .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+                .map_err(sqlite)?;
+            each(container, items)?;
         }
         Ok(())
     }
@@ -319,11 +410,12 @@ fn artifact_row(row: &rusqlite::Row) -> rusqlite::Result<StoredArtifact> {
 }
 
 /// A JSON column's value; text the store did not write as JSON stays text.
-fn json_column(text: String) -> Value {
+pub(super) fn json_column(text: String) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
-fn now() -> String {
+/// When an item is saved: RFC 3339 with milliseconds, UTC.
+pub(super) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
@@ -356,7 +448,7 @@ mod tests {
     #[test]
     fn duplicates_are_suppressed_per_asset() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = IngestStore::open(dir.path()).unwrap();
+        let mut store = DiskContainers::open(dir.path()).unwrap();
         let first = store.save_container("tc", "prod", &container("7")).unwrap();
         assert!(!first.duplicate);
         assert_eq!(
@@ -369,16 +461,16 @@ mod tests {
         assert!(store.save_artifact(first.id, &artifact("7")).unwrap().unwrap().duplicate);
         assert_eq!(store.save_artifact(999, &artifact("7")).unwrap(), None);
         // Uncommitted saves are invisible to other connections...
-        assert!(IngestStore::open(dir.path()).unwrap().containers(None, None, None).unwrap().is_empty());
+        assert!(DiskContainers::open(dir.path()).unwrap().containers(None, None, None).unwrap().is_empty());
         store.commit().unwrap();
 
-        let reopened = IngestStore::open(dir.path()).unwrap();
+        let reopened = DiskContainers::open(dir.path()).unwrap();
         let listed = reopened.containers(Some("tc"), Some("prod"), None).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!((listed[0].artifact_count, listed[0].data.clone()), (1, Some(serde_json::json!({"id": 1}))));
         let mut exported = Vec::new();
         reopened
-            .for_each_container(None, None, |c, a| {
+            .for_each_container(None, None, &mut |c, a| {
                 exported.push((c.id, a.len()));
                 Ok(())
             })

@@ -1,4 +1,5 @@
-//! Per-asset state: one JSON object per asset, each key updated atomically
+//! Per-asset state: one JSON object per asset. [`StateStore`] is what every
+//! backend keeps; [`DiskState`] keeps it in a file, each key updated atomically
 //! under a lock so that concurrent actions on the asset never lose or tear it.
 
 use super::fs::{Lock, write_atomic};
@@ -7,13 +8,49 @@ use serde_json::{Map, Value};
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The state of one asset of one connector.
+/// The state of one asset of one connector: a JSON object of keys and values.
+///
+/// What a backend must keep:
+/// * **Not found is empty.** A key never set (or removed) is `Ok(None)`; a state
+///   nothing was written to loads as an empty object, and reading it creates
+///   nothing.
+/// * **Atomic, isolated writes.** Each `set` and `remove` changes one key and
+///   leaves every other as it was, even when other actions (in this process or
+///   another) write other keys of the same asset at the same time: no write is
+///   lost, and no reader sees a torn object.
+/// * **Durable on return.** When `set` or `remove` returns `Ok`, the change
+///   survives a crash of the host.
+/// * **No size bound** of its own: values are whatever JSON the connector
+///   stores (the action's memory limit bounds them).
+/// * **Errors** are [`io::Error`]s: `InvalidData` when what is stored is not a
+///   JSON object; anything else means the store could not be reached or
+///   written, and nothing was changed.
+pub trait StateStore: Send + Sync {
+    /// The whole state object (empty if nothing was stored yet).
+    fn load(&self) -> io::Result<Map<String, Value>>;
+
+    /// The value under `key`.
+    fn get(&self, key: &str) -> io::Result<Option<Value>> {
+        Ok(self.load()?.remove(key))
+    }
+
+    /// Stores `value` under `key`.
+    fn set(&self, key: &str, value: Value) -> io::Result<()>;
+
+    /// Removes `key` (nothing happens if it is not there).
+    fn remove(&self, key: &str) -> io::Result<()>;
+
+    /// Where the state lives, as messages name it (a path for the disk).
+    fn location(&self) -> String;
+}
+
+/// The state of one asset of one connector, in a file.
 #[derive(Debug, Clone)]
-pub struct StateStore {
+pub struct DiskState {
     path: PathBuf,
 }
 
-impl StateStore {
+impl DiskState {
     /// The state kept at `path` (created on first write, mode 0600).
     pub fn new(path: PathBuf) -> Self {
         Self { path }
@@ -31,31 +68,6 @@ impl StateStore {
     /// Where the state lives.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// The whole state object (empty if nothing was stored yet).
-    pub fn load(&self) -> io::Result<Map<String, Value>> {
-        let _lock = Lock::shared(&self.path)?;
-        self.read()
-    }
-
-    /// The value under `key`.
-    pub fn get(&self, key: &str) -> io::Result<Option<Value>> {
-        Ok(self.load()?.remove(key))
-    }
-
-    /// Stores `value` under `key`.
-    pub fn set(&self, key: &str, value: Value) -> io::Result<()> {
-        self.update(|state| {
-            state.insert(key.to_string(), value);
-        })
-    }
-
-    /// Removes `key`.
-    pub fn remove(&self, key: &str) -> io::Result<()> {
-        self.update(|state| {
-            state.remove(key);
-        })
     }
 
     fn update(&self, change: impl FnOnce(&mut Map<String, Value>)) -> io::Result<()> {
@@ -79,6 +91,35 @@ impl StateStore {
     }
 }
 
+impl StateStore for DiskState {
+    fn load(&self) -> io::Result<Map<String, Value>> {
+        // A state never written is empty; taking the lock would create its
+        // directory and lock file. The file appears only whole (renamed into
+        // place), so finding it absent is as good as reading it under the lock.
+        if !self.path.exists() {
+            return Ok(Map::new());
+        }
+        let _lock = Lock::shared(&self.path)?;
+        self.read()
+    }
+
+    fn set(&self, key: &str, value: Value) -> io::Result<()> {
+        self.update(|state| {
+            state.insert(key.to_string(), value);
+        })
+    }
+
+    fn remove(&self, key: &str) -> io::Result<()> {
+        self.update(|state| {
+            state.remove(key);
+        })
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,16 +128,25 @@ mod tests {
     #[test]
     fn keys_survive_and_the_file_is_private() {
         let dir = tempfile::tempdir().unwrap();
-        let store = StateStore::for_asset(dir.path(), "cofense", "prod").unwrap();
+        let store = DiskState::for_asset(dir.path(), "cofense", "prod").unwrap();
         assert_eq!(store.get("token").unwrap(), None);
         store.set("token", serde_json::json!({"access_token": "x"})).unwrap();
         store.set("other", Value::from(1)).unwrap();
         store.remove("other").unwrap();
-        let again = StateStore::for_asset(dir.path(), "cofense", "prod").unwrap();
+        let again = DiskState::for_asset(dir.path(), "cofense", "prod").unwrap();
         assert_eq!(again.get("token").unwrap().unwrap()["access_token"], "x");
         assert_eq!(again.get("other").unwrap(), None);
         let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn reading_a_state_never_written_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskState::for_asset(dir.path(), "cofense", "prod").unwrap();
+        assert!(store.load().unwrap().is_empty());
+        assert_eq!(store.get("checkpoint").unwrap(), None);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no directory, no lock file");
     }
 
     #[test]
@@ -105,7 +155,7 @@ mod tests {
         let path = dir.path().join("s.json");
         std::thread::scope(|scope| {
             for writer in 0..8 {
-                let store = StateStore::new(path.clone());
+                let store = DiskState::new(path.clone());
                 scope.spawn(move || {
                     for i in 0..20 {
                         store.set(&format!("w{writer}-{i}"), Value::from(i)).unwrap();
@@ -113,6 +163,6 @@ mod tests {
                 });
             }
         });
-        assert_eq!(StateStore::new(path).load().unwrap().len(), 160);
+        assert_eq!(DiskState::new(path).load().unwrap().len(), 160);
     }
 }

@@ -1,6 +1,8 @@
-//! The vault on disk: content-addressed by SHA-1 (the SOAR vault id), with the
-//! SHA-256, names and MIME type kept beside each file. A file enters the vault
-//! only when it is complete; an interrupted download leaves nothing behind.
+//! The vault: files content-addressed by SHA-1 (the SOAR vault id), with the
+//! SHA-256, names and MIME type kept beside each. [`VaultStore`] is what every
+//! backend keeps; [`DiskVault`] keeps the files under the data directory. A file
+//! enters the vault only when it is complete; an interrupted download leaves
+//! nothing behind.
 
 use super::fs::{Lock, private_dir, sync_dir, write_atomic};
 use bytes::Bytes;
@@ -38,38 +40,73 @@ pub struct VaultDocument {
     pub user: String,
 }
 
-/// The vault under a data directory.
+/// The vault shared by every connector and asset of a host.
+///
+/// What a backend must keep:
+/// * **Content-addressed.** A document is known by the SHA-1 of its contents in
+///   lower-case hex (the vault id). Adding contents already there stores nothing
+///   new: it returns the existing document (same `id`, `vault_id`, first
+///   `create_time` and `user`), with the new name appended to `names` if it was
+///   not among them.
+/// * **Whole or nothing.** Nothing of an upload is visible before
+///   [`VaultUpload::commit`] returns; an upload dropped before (a failed or
+///   refused download) leaves nothing behind.
+/// * **Ids.** Each new document gets the next number of a counter that starts at
+///   1 and never repeats.
+/// * **Not found** is `Ok(None)`: also for anything that is not a 40-digit hex
+///   vault id (looked up case-insensitively).
+/// * **Names** are checked by [`check_name`] (at most 1024 bytes, no `/` or NUL,
+///   not `.` or `..`): `commit` refuses others with `InvalidInput`. The MIME type
+///   is [`mime_type`] of the first name and the vendor's hint.
+/// * **Size.** The store bounds nothing itself: the capability counts the bytes
+///   and stops an upload past its limit. `expected_size` is the vendor's word,
+///   to be trusted (for a reservation, say) only up to `limit`.
+/// * **Errors** are [`io::Error`]s; each means nothing was added.
+pub trait VaultStore: Send + Sync {
+    /// Starts adding a file of `expected_size` bytes, if known, to be at most
+    /// `limit` bytes.
+    fn begin(&self, expected_size: Option<u64>, limit: u64) -> io::Result<Box<dyn VaultUpload>>;
+
+    /// The document with vault id `vault_id`.
+    fn get(&self, vault_id: &str) -> io::Result<Option<VaultDocument>>;
+
+    /// Every document, by id.
+    fn list(&self) -> io::Result<Vec<VaultDocument>>;
+
+    /// Where the contents of the document `vault_id` can be read (a path for the
+    /// disk): what a vault item's `path` says.
+    fn location(&self, vault_id: &str) -> String;
+}
+
+/// A file being added to a [`VaultStore`]; dropping it discards the contents.
+pub trait VaultUpload: Send {
+    /// Appends `bytes`. An error says why the store could not take them (the
+    /// disk is full, say), not only that it stopped.
+    fn write(&mut self, bytes: Bytes) -> io::Result<()>;
+
+    /// Bytes written so far.
+    fn size(&self) -> u64;
+
+    /// Adds the finished file under `name`, added by `user`; `mime_hint` is the
+    /// vendor's declared type.
+    fn commit(self: Box<Self>, name: &str, mime_hint: Option<&str>, user: &str) -> io::Result<VaultDocument>;
+}
+
+/// The vault under a data directory (`<data_dir>/vault/ab/cd/<sha1>`).
 #[derive(Debug, Clone)]
-pub struct VaultStore {
+pub struct DiskVault {
     root: PathBuf,
 }
 
-impl VaultStore {
+impl DiskVault {
     /// The vault at `<data_dir>/vault`.
     pub fn new(data_dir: &Path) -> Self {
         Self { root: data_dir.join("vault") }
     }
 
-    /// Starts a new file of `expected_size` bytes, if known; nothing is visible in
-    /// the vault until [`commit`](Self::commit). Disk is reserved for the expected
-    /// size only when it is within `limit` and the free space: a declared length
-    /// is the vendor's word, not a fact.
-    pub fn begin(&self, expected_size: Option<u64>, limit: u64) -> io::Result<VaultWriter> {
-        let tmp = self.root.join("tmp");
-        private_dir(&tmp)?;
-        remove_abandoned(&tmp);
-        let file = tempfile::Builder::new().prefix(DOWNLOAD_PREFIX).tempfile_in(&tmp)?;
-        // Held while the download runs (and released by the kernel if the
-        // process dies): it tells a live download from an abandoned one.
-        file.as_file().lock()?;
-        let reserve =
-            expected_size.filter(|size| *size <= limit && free_space(&tmp).is_some_and(|free| *size < free / 2));
-        VaultWriter::start(file, reserve)
-    }
-
     /// Adds a finished file under `name`. Contents already in the vault are not
     /// stored twice; `name` is added to their names.
-    pub fn commit(
+    fn commit(
         &self,
         written: WrittenFile,
         name: &str,
@@ -105,36 +142,6 @@ impl VaultStore {
         Ok(document)
     }
 
-    /// The document with vault id `vault_id`.
-    pub fn get(&self, vault_id: &str) -> io::Result<Option<VaultDocument>> {
-        if vault_id.len() != 40 || !vault_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(None);
-        }
-        self.read_document(&meta_path(&self.content_path(&vault_id.to_ascii_lowercase())))
-    }
-
-    /// Every document, by id.
-    pub fn list(&self) -> io::Result<Vec<VaultDocument>> {
-        let mut documents = Vec::new();
-        for first in read_dir_names(&self.root)? {
-            if first.len() != 2 {
-                continue;
-            }
-            for second in read_dir_names(&self.root.join(&first))? {
-                for entry in read_dir_names(&self.root.join(&first).join(&second))? {
-                    if entry.ends_with(".json")
-                        && let Some(document) =
-                            self.read_document(&self.root.join(&first).join(&second).join(&entry))?
-                    {
-                        documents.push(document);
-                    }
-                }
-            }
-        }
-        documents.sort_by_key(|document| document.id);
-        Ok(documents)
-    }
-
     /// Where the contents with SHA-1 `sha1` are kept (`ab/cd/abcd…`, as in SOAR).
     pub fn content_path(&self, sha1: &str) -> PathBuf {
         self.root.join(&sha1[..2]).join(&sha1[2..4]).join(sha1)
@@ -158,6 +165,77 @@ impl VaultStore {
         };
         write_atomic(&counter, (id + 1).to_string().as_bytes())?;
         Ok(id)
+    }
+}
+
+impl VaultStore for DiskVault {
+    /// Disk is reserved for the expected size only when it is within `limit`
+    /// and the free space: a declared length is the vendor's word, not a fact.
+    fn begin(&self, expected_size: Option<u64>, limit: u64) -> io::Result<Box<dyn VaultUpload>> {
+        let tmp = self.root.join("tmp");
+        private_dir(&tmp)?;
+        remove_abandoned(&tmp);
+        let file = tempfile::Builder::new().prefix(DOWNLOAD_PREFIX).tempfile_in(&tmp)?;
+        // Held while the download runs (and released by the kernel if the
+        // process dies): it tells a live download from an abandoned one.
+        file.as_file().lock()?;
+        let reserve =
+            expected_size.filter(|size| *size <= limit && free_space(&tmp).is_some_and(|free| *size < free / 2));
+        Ok(Box::new(DiskUpload { vault: self.clone(), writer: VaultWriter::start(file, reserve)? }))
+    }
+
+    fn get(&self, vault_id: &str) -> io::Result<Option<VaultDocument>> {
+        if vault_id.len() != 40 || !vault_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        self.read_document(&meta_path(&self.content_path(&vault_id.to_ascii_lowercase())))
+    }
+
+    fn list(&self) -> io::Result<Vec<VaultDocument>> {
+        let mut documents = Vec::new();
+        for first in read_dir_names(&self.root)? {
+            if first.len() != 2 {
+                continue;
+            }
+            for second in read_dir_names(&self.root.join(&first))? {
+                for entry in read_dir_names(&self.root.join(&first).join(&second))? {
+                    if entry.ends_with(".json")
+                        && let Some(document) =
+                            self.read_document(&self.root.join(&first).join(&second).join(&entry))?
+                    {
+                        documents.push(document);
+                    }
+                }
+            }
+        }
+        documents.sort_by_key(|document| document.id);
+        Ok(documents)
+    }
+
+    fn location(&self, vault_id: &str) -> String {
+        self.content_path(vault_id).display().to_string()
+    }
+}
+
+/// A download into a [`DiskVault`]: a temporary file in `vault/tmp` until it is
+/// committed.
+struct DiskUpload {
+    vault: DiskVault,
+    writer: VaultWriter,
+}
+
+impl VaultUpload for DiskUpload {
+    fn write(&mut self, bytes: Bytes) -> io::Result<()> {
+        self.writer.write(bytes)
+    }
+
+    fn size(&self) -> u64 {
+        self.writer.size()
+    }
+
+    fn commit(self: Box<Self>, name: &str, mime_hint: Option<&str>, user: &str) -> io::Result<VaultDocument> {
+        let written = self.writer.finish()?;
+        self.vault.commit(written, name, mime_hint, user)
     }
 }
 
@@ -196,7 +274,7 @@ fn remove_abandoned(tmp: &Path) {
 /// Writing the file, its SHA-1 and its SHA-256 run on three threads of their
 /// own, fed the same chunks, so a large download is stored and hashed at the
 /// pace it arrives: the thread reading the network does nothing else.
-pub struct VaultWriter {
+struct VaultWriter {
     file: Worker<io::Result<NamedTempFile>>,
     sha1: Worker<String>,
     sha256: Worker<String>,
@@ -236,7 +314,7 @@ impl VaultWriter {
     }
 
     /// Appends `bytes`.
-    pub fn write(&mut self, bytes: Bytes) -> io::Result<()> {
+    fn write(&mut self, bytes: Bytes) -> io::Result<()> {
         self.size += bytes.len() as u64;
         self.pending_len += bytes.len();
         self.pending.push(bytes);
@@ -248,16 +326,21 @@ impl VaultWriter {
         self.pending_len = 0;
         self.sha1.send(batch.clone())?;
         self.sha256.send(batch.clone())?;
-        self.file.send(batch)
+        // The writing thread stops at its first error (a full disk, say): that
+        // is the cause to report, not that it stopped.
+        self.file.send(batch).map_err(|stopped| match self.file.finish() {
+            Ok(Err(cause)) => cause,
+            _ => stopped,
+        })
     }
 
     /// Bytes written so far.
-    pub fn size(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.size
     }
 
     /// Waits for the file to be on disk and its hashes computed.
-    pub fn finish(mut self) -> io::Result<WrittenFile> {
+    fn finish(mut self) -> io::Result<WrittenFile> {
         if !self.pending.is_empty() {
             self.hand_off()?;
         }
@@ -308,7 +391,7 @@ impl<T: Send + 'static> Worker<T> {
         sender.send(chunk).map_err(|_| io::Error::other("the worker stopped"))
     }
 
-    fn finish(mut self) -> io::Result<T> {
+    fn finish(&mut self) -> io::Result<T> {
         drop(self.chunks.take());
         let done = self.done.take().ok_or_else(|| io::Error::other("the worker already finished"))?;
         done.join().map_err(|_| io::Error::other("the worker panicked"))
@@ -353,14 +436,14 @@ fn preallocate(file: &std::fs::File, size: u64) -> io::Result<()> {
 }
 
 /// A complete file, ready to commit.
-pub struct WrittenFile {
+struct WrittenFile {
     file: NamedTempFile,
     /// SHA-1 (hex).
-    pub sha1: String,
+    sha1: String,
     /// SHA-256 (hex).
-    pub sha256: String,
+    sha256: String,
     /// Size in bytes.
-    pub size: u64,
+    size: u64,
 }
 
 /// Rejects names that are empty, too long, or contain a path separator or NUL.
@@ -374,8 +457,9 @@ pub fn check_name(name: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// The MIME type from the name's extension, else the vendor's declared type.
-fn mime_type(name: &str, hint: Option<&str>) -> String {
+/// The MIME type of a file named `name`: from the extension, else the vendor's
+/// declared type `hint`, else `application/octet-stream`.
+pub fn mime_type(name: &str, hint: Option<&str>) -> String {
     if let Some(guess) = mime_guess::from_path(name).first() {
         return guess.essence_str().to_string();
     }
@@ -402,16 +486,16 @@ fn read_dir_names(dir: &Path) -> io::Result<Vec<String>> {
 mod tests {
     use super::*;
 
-    fn add(vault: &VaultStore, contents: &[u8], name: &str) -> VaultDocument {
-        let mut writer = vault.begin(None, u64::MAX).unwrap();
-        writer.write(Bytes::copy_from_slice(contents)).unwrap();
-        vault.commit(writer.finish().unwrap(), name, Some("application/octet-stream"), "tester").unwrap()
+    fn add(vault: &DiskVault, contents: &[u8], name: &str) -> VaultDocument {
+        let mut upload = vault.begin(None, u64::MAX).unwrap();
+        upload.write(Bytes::copy_from_slice(contents)).unwrap();
+        upload.commit(name, Some("application/octet-stream"), "tester").unwrap()
     }
 
     #[test]
     fn content_addressed_with_names() {
         let dir = tempfile::tempdir().unwrap();
-        let vault = VaultStore::new(dir.path());
+        let vault = DiskVault::new(dir.path());
         let first = add(&vault, b"hello", "a.txt");
         assert_eq!(first.vault_id, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
         assert_eq!(first.sha256, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
@@ -428,7 +512,7 @@ mod tests {
     #[test]
     fn abandoned_writes_leave_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let vault = VaultStore::new(dir.path());
+        let vault = DiskVault::new(dir.path());
         let mut writer = vault.begin(None, u64::MAX).unwrap();
         writer.write(Bytes::from_static(b"partial")).unwrap();
         drop(writer);
@@ -439,7 +523,7 @@ mod tests {
     #[test]
     fn declared_sizes_are_not_trusted_for_reservations() {
         let dir = tempfile::tempdir().unwrap();
-        let vault = VaultStore::new(dir.path());
+        let vault = DiskVault::new(dir.path());
         // 10 GiB declared, 1 KiB limit: nothing may be reserved.
         let writer = vault.begin(Some(10 << 30), 1024).unwrap();
         let tmp = std::fs::read_dir(dir.path().join("vault/tmp")).unwrap().next().unwrap().unwrap();
@@ -466,7 +550,7 @@ mod tests {
     #[test]
     fn abandoned_downloads_are_removed_and_live_ones_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let vault = VaultStore::new(dir.path());
+        let vault = DiskVault::new(dir.path());
         let live = vault.begin(None, u64::MAX).unwrap();
         let tmp = dir.path().join("vault/tmp");
         let abandoned = tmp.join(format!("{DOWNLOAD_PREFIX}abandoned"));
