@@ -4,6 +4,7 @@
 mod adversarial;
 mod cli;
 mod cofense;
+mod declared_defaults;
 mod distribution;
 mod embedding;
 mod sandbox;
