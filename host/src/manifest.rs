@@ -28,7 +28,7 @@ pub struct ConfigInfo {
     pub required: bool,
     /// What the host does with it: the connector's capability contract.
     pub role: ConfigRole,
-    /// The value when an asset does not set it (see [`crate::asset`]).
+    /// The value when an asset does not set it; `Asset` applies it.
     pub default: Option<String>,
 }
 

@@ -178,8 +178,8 @@ fn convert(name: &str, ty: &Type, text: &str) -> Result<(Val, Value), ParamError
 }
 
 /// An integer as users type it: `3`, ` 3 `, `3.0` (not `3.5`). The one
-/// definition: parameters are bound with it, and integral configuration
-/// numbers reach connectors in its canonical form (see [`crate::asset`]).
+/// definition: parameters are bound with it, and `Asset` hands integral
+/// configuration numbers to connectors in its canonical form.
 pub(crate) fn parse_integer(text: &str) -> Option<i64> {
     let text = text.trim();
     text.parse::<i64>().ok().or_else(|| {
