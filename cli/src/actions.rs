@@ -3,6 +3,7 @@
 use super::output::Format;
 use super::{Global, report_error};
 use clap::Args;
+use soar_host::manifest::ParameterInfo;
 use soar_host::{Limits, Plugin, params};
 
 /// Arguments of `host actions`.
@@ -70,7 +71,8 @@ fn describe_text(plugin: &Plugin) -> String {
     for var in &info.configuration {
         let required = if var.required { "required" } else { "optional" };
         let ty = serde_json::to_value(var.ty).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        out += &format!("  {:<22} {:<9} {:<8} {}\n", var.name, ty, required, var.description);
+        let default = var.default.as_ref().map(|default| format!(" (default: {default})")).unwrap_or_default();
+        out += &format!("  {:<22} {:<9} {:<8} {}{default}\n", var.name, ty, required, var.description);
     }
     out += "\nActions:\n";
     for action in plugin.actions() {
@@ -84,12 +86,21 @@ fn describe_text(plugin: &Plugin) -> String {
             let required = if signature.required() { "required" } else { "optional" };
             let ty = params::type_name(&signature.ty);
             out += &format!(
-                "      --param {}=<{}> ({required}): {}\n",
+                "      --param {}=<{}> ({required}): {}{}\n",
                 param.name,
                 ty.trim_start_matches("option<").trim_end_matches('>'),
-                param.description
+                param.description,
+                accepted(param)
             );
         }
     }
     out
+}
+
+/// ` (default: ANY; one of: ANY, ALL)`: what a parameter takes besides its type.
+fn accepted(param: &ParameterInfo) -> String {
+    let default = param.default.as_ref().map(|default| format!("default: {default}"));
+    let values = (!param.values.is_empty()).then(|| format!("one of: {}", param.values.join(", ")));
+    let notes: Vec<String> = default.into_iter().chain(values).collect();
+    if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) }
 }

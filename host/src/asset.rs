@@ -9,6 +9,11 @@
 //! verify_server_cert = true
 //! ```
 //!
+//! A variable the file leaves out takes the default the connector declares
+//! for it, if any: a required variable with a default may be left out, and a
+//! defaulted origin is an origin like any other. Integral numbers reach the
+//! connector as plain digits (`3`, whether written `3`, `3.0` or `"3.0"`).
+//!
 //! What the host does with a variable besides handing it to the connector is
 //! the connector's to declare ([`crate::manifest::ConfigRole`]): URLs whose
 //! origins it may reach, and the boolean that turns certificate checks off. The
@@ -101,7 +106,8 @@ impl Asset {
             inline_secret |= inline && variable.ty == ConfigType::Password;
             values.insert(key, text);
         }
-        if let Some(missing) = schema.iter().find(|v| v.required && !values.contains_key(&v.name)) {
+        let mut asset = Self::from_values(name, values, schema);
+        if let Some(missing) = schema.iter().find(|v| v.required && asset.value(&v.name).is_none()) {
             return Err(invalid(format!(
                 "the required variable '{}' ({}) is missing",
                 missing.name, missing.description
@@ -113,14 +119,33 @@ impl Asset {
                 path.display()
             );
         }
-        let mut asset = Self::from_values(name, values, schema);
         asset.source = Some(path.canonicalize().unwrap_or_else(|_| path.to_path_buf()));
         Ok(asset)
     }
 
     /// An asset from values already at hand (for embedding the host). The
-    /// values are used as given.
-    pub fn from_values(name: impl Into<String>, values: BTreeMap<String, String>, schema: &[ConfigInfo]) -> Self {
+    /// values are used as given, but for integral numbers, which become plain
+    /// digits; a variable they leave out takes its declared default.
+    pub fn from_values(name: impl Into<String>, mut values: BTreeMap<String, String>, schema: &[ConfigInfo]) -> Self {
+        for variable in schema {
+            match values.get_mut(&variable.name) {
+                Some(value) if variable.ty == ConfigType::Numeric => {
+                    if let Some(number) = crate::params::parse_integer(value) {
+                        *value = number.to_string();
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    let Some(default) = &variable.default else { continue };
+                    // Checked like a value from a file, so that an origin is in
+                    // its canonical spelling; a connector's bad default is no value.
+                    match check_value(variable, default.clone()) {
+                        Ok(value) => _ = values.insert(variable.name.clone(), value),
+                        Err(why) => tracing::warn!("the connector's default is not used: {why}"),
+                    }
+                }
+            }
+        }
         let mut secrets = Vec::new();
         for variable in schema.iter().filter(|v| v.ty == ConfigType::Password) {
             let Some(secret) = values.get(&variable.name).filter(|s| !s.is_empty()) else { continue };
@@ -320,6 +345,7 @@ mod tests {
             ty,
             required,
             role,
+            default: None,
         };
         vec![
             var("base_url", ConfigType::String, true, ConfigRole::Origin),
@@ -349,6 +375,32 @@ mod tests {
         let named = load("name = \"vision-a\"\nbase_url = \"https://x.example\"\nclient_secret = \"s\"\n").unwrap();
         assert_eq!(named.name(), "vision-a");
         assert!(load("name = \"../x\"\nbase_url = \"https://x\"\nclient_secret = \"s\"\n").is_err());
+    }
+
+    #[test]
+    fn left_out_variables_take_their_declared_defaults() {
+        let mut schema = schema();
+        schema[0].default = Some("HTTPS://API.Example.COM/".into());
+        schema.push(ConfigInfo {
+            name: "max".into(),
+            description: "the max".into(),
+            ty: ConfigType::Numeric,
+            required: false,
+            role: ConfigRole::Value,
+            default: Some("100".into()),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prod.toml");
+        std::fs::write(&path, "client_secret = \"s\"\n").unwrap();
+        let asset = Asset::load(&path, &schema).unwrap();
+        assert_eq!((asset.value("base_url"), asset.value("max")), (Some("https://api.example.com"), Some("100")));
+        assert_eq!(asset.origins(), ["https://api.example.com"]);
+        std::fs::write(&path, "client_secret = \"s\"\nbase_url = \"https://x.example\"\nmax = \" 7.0 \"\n").unwrap();
+        let asset = Asset::load(&path, &schema).unwrap();
+        assert_eq!((asset.value("base_url"), asset.value("max")), (Some("https://x.example"), Some("7")));
+        assert_eq!(asset.origins(), ["https://x.example"], "a value set replaces the default");
+        let embedded = Asset::from_values("e", BTreeMap::from([("max".into(), "2.5".into())]), &schema);
+        assert_eq!((embedded.value("base_url"), embedded.value("max")), (Some("https://api.example.com"), Some("2.5")));
     }
 
     #[test]

@@ -23,9 +23,13 @@ pub struct ConfigInfo {
     pub description: String,
     #[serde(rename = "type")]
     pub ty: ConfigType,
+    /// Whether the connector needs a value; with a `default`, an asset may
+    /// still leave it out.
     pub required: bool,
     /// What the host does with it: the connector's capability contract.
     pub role: ConfigRole,
+    /// The value when an asset does not set it; `Asset` applies it.
+    pub default: Option<String>,
 }
 
 /// What a configuration variable is to the host (`soar:connector/metadata.config-role`).
@@ -87,6 +91,10 @@ pub struct ParameterInfo {
     pub ty: String,
     pub required: bool,
     pub contains: Vec<String>,
+    /// The value the connector uses when none is given; it applies it itself.
+    pub default: Option<String>,
+    /// The only values accepted (the connector refuses others); empty for any.
+    pub values: Vec<String>,
 }
 
 impl ActionInfo {
@@ -134,6 +142,7 @@ impl From<wit::ConnectorInfo> for ConnectorInfo {
                         wit::ConfigRole::Origin => ConfigRole::Origin,
                         wit::ConfigRole::TlsVerification => ConfigRole::TlsVerification,
                     },
+                    default: c.default,
                 })
                 .collect(),
             actions: info
@@ -161,6 +170,8 @@ impl From<wit::ConnectorInfo> for ConnectorInfo {
                             ty: p.type_,
                             required: p.required,
                             contains: p.contains,
+                            default: p.default,
+                            values: p.values,
                         })
                         .collect(),
                 })

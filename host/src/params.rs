@@ -177,8 +177,10 @@ fn convert(name: &str, ty: &Type, text: &str) -> Result<(Val, Value), ParamError
     })
 }
 
-/// An integer as users type it: `3`, ` 3 `, `3.0` (not `3.5`).
-fn parse_integer(text: &str) -> Option<i64> {
+/// An integer as users type it: `3`, ` 3 `, `3.0` (not `3.5`). The one
+/// definition: parameters are bound with it, and `Asset` hands integral
+/// configuration numbers to connectors in its canonical form.
+pub(crate) fn parse_integer(text: &str) -> Option<i64> {
     let text = text.trim();
     text.parse::<i64>().ok().or_else(|| {
         let float = text.parse::<f64>().ok().filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15)?;

@@ -2,6 +2,7 @@
 
 use crate::client::Vision;
 use crate::paging::{Paging, python_bool};
+use crate::{DeleteIoc, GetIoc, GetLastIoc, ListIocs, UpdateIoc, UpdateIocs};
 use serde_json::Map;
 use soar_sdk::dates;
 use soar_sdk::http::{Method, Request};
@@ -25,99 +26,96 @@ fn source_header(source: &str) -> Result<impl Fn(Request) -> Request, ActionErro
     Ok(move |request: Request| request.header(SOURCE_HEADER, source.clone()))
 }
 
-pub fn get_ioc(id: String, source: String) -> ActionOutcome {
-    let (path, source) = (ioc_path(&id)?, source_header(&source)?);
-    let vision = Vision::connect()?;
-    let response = vision.call(source(vision.request(Method::Get, &path)))?;
-    Output::new().data(&response["data"]).message("Fetched IOC successfully").into()
-}
-
-pub fn list_iocs(
-    source: String,
-    since: Option<String>,
-    page: Option<u32>,
-    size: Option<u32>,
-    sort: Option<String>,
-    include_expired: Option<bool>,
-) -> ActionOutcome {
-    let paging = Paging::new(page, size, sort.as_deref(), SORT_FIELDS)?;
-    let since = since.map(|since| dates::parse("since", &since)).transpose()?;
-    let source = source_header(&source)?;
-    let vision = Vision::connect()?;
-    let request = paging
-        .page_and_size(vision.request(Method::Get, IOCS))
-        .query("includeExpired", python_bool(include_expired.unwrap_or(false)))
-        .query_opt("since", since.as_ref().map(dates::format_micros));
-    let response = vision.call(source(paging.sort(request)))?;
-    Output::new().data_items(response["data"].clone()).summary_count("total_iocs").into()
-}
-
-pub fn get_last_ioc(source: String) -> ActionOutcome {
-    let source = source_header(&source)?;
-    let vision = Vision::connect()?;
-    let response = vision.call(source(vision.request(Method::Get, &format!("{IOCS}/last"))))?;
-    let ioc = &response["data"];
-    if ioc.is_null() || ioc.as_object().is_some_and(Map::is_empty) {
-        return Err(ActionError::vendor(None, crate::client::EMPTY_RESPONSE));
+impl Action for GetIoc {
+    fn run(self) -> ActionOutcome {
+        let (path, source) = (ioc_path(&self.id)?, source_header(&self.source)?);
+        let vision = Vision::connect()?;
+        let response = vision.call(source(vision.request(Method::Get, &path)))?;
+        Output::new().data(&response["data"]).message("Fetched IOC successfully").into()
     }
-    let id = ioc["id"].as_str().unwrap_or_default().to_string();
-    Output::new()
-        .data(ioc)
-        // The reference connector's key was "ioc_id " (trailing space); fixed.
-        .summary("ioc_id", &id)
-        .message(format!("Get Last IOC Action succeeded, MD5 ID of fetched IOC : {id}"))
-        .into()
 }
 
-pub fn delete_ioc(id: String, source: String) -> ActionOutcome {
-    let (path, source) = (ioc_path(&id)?, source_header(&source)?);
-    let vision = Vision::connect()?;
-    let response = vision.call(source(vision.request(Method::Delete, &path)))?;
-    let deleted = response["data"]["id"].as_str().unwrap_or(&id).to_string();
-    Output::new()
-        .data(&response["data"])
-        .message(format!("Delete IOC action ran successfully and IOC with MD5 ID {deleted} is deleted"))
-        .into()
+impl Action for ListIocs {
+    fn run(self) -> ActionOutcome {
+        let paging = Paging::new(self.page, self.size, self.sort.as_deref(), SORT_FIELDS)?;
+        let since = self.since.map(|since| dates::parse("since", &since)).transpose()?;
+        let source = source_header(&self.source)?;
+        let vision = Vision::connect()?;
+        let request = paging
+            .page_and_size(vision.request(Method::Get, IOCS))
+            .query("includeExpired", python_bool(self.include_expired))
+            .query_opt("since", since.as_ref().map(dates::format_micros));
+        let response = vision.call(source(paging.sort(request)))?;
+        Output::new().data_items(response["data"].clone()).summary_count("total_iocs").into()
+    }
 }
 
-pub fn update_ioc(id: String, expires_at: String) -> ActionOutcome {
-    let expires_at = dates::format_micros(&dates::parse("expires_at", &expires_at)?);
-    let path = ioc_path(&id)?;
-    let vision = Vision::connect()?;
-    let body = json!({"data": {"type": "ioc", "metadata": {"quarantine": {"expires_at": expires_at}}}});
-    // As in the reference connector, this endpoint gets no source header.
-    // As in the reference connector, an empty answer is an IOC without data.
-    let response = vision.call_allowing_empty(vision.request(Method::Put, &path).json(&body))?;
-    let ioc = if response["data"].is_null() { json!({}) } else { response["data"].clone() };
-    Output::new().data(ioc).message("Updated the IOC successfully").into()
+impl Action for GetLastIoc {
+    fn run(self) -> ActionOutcome {
+        let source = source_header(&self.source)?;
+        let vision = Vision::connect()?;
+        let response = vision.call(source(vision.request(Method::Get, &format!("{IOCS}/last"))))?;
+        let ioc = &response["data"];
+        if ioc.is_null() || ioc.as_object().is_some_and(Map::is_empty) {
+            return Err(ActionError::vendor(None, crate::client::EMPTY_RESPONSE));
+        }
+        let id = ioc["id"].as_str().unwrap_or_default().to_string();
+        Output::new()
+            .data(ioc)
+            // The reference connector's key was "ioc_id " (trailing space); fixed.
+            .summary("ioc_id", &id)
+            .message(format!("Get Last IOC Action succeeded, MD5 ID of fetched IOC : {id}"))
+            .into()
+    }
 }
 
-/// The IOC fields of `update iocs`, from the parameters or one `iocs_json` entry.
-#[derive(Default)]
-pub struct IocFields {
-    pub threat_type: Option<String>,
-    pub threat_value: Option<String>,
-    pub threat_level: Option<String>,
-    pub source_id: Option<String>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-    pub requested_expiration: Option<String>,
+impl Action for DeleteIoc {
+    fn run(self) -> ActionOutcome {
+        let DeleteIoc { id, source } = self;
+        let (path, source) = (ioc_path(&id)?, source_header(&source)?);
+        let vision = Vision::connect()?;
+        let response = vision.call(source(vision.request(Method::Delete, &path)))?;
+        let deleted = response["data"]["id"].as_str().unwrap_or(&id).to_string();
+        Output::new()
+            .data(&response["data"])
+            .message(format!("Delete IOC action ran successfully and IOC with MD5 ID {deleted} is deleted"))
+            .into()
+    }
 }
 
-pub fn update_iocs(source: String, iocs_json: Option<String>, fields: IocFields) -> ActionOutcome {
-    let entries = match iocs_json.filter(|json| !json.trim().is_empty()) {
-        Some(json) => parse_iocs_json(&json)?,
-        None => vec![fields],
-    };
-    let now = dates::now();
-    let data = entries.into_iter().map(|fields| ioc_body(fields, &now)).collect::<Result<Vec<_>, _>>()?;
-    let source = source_header(&source)?;
-    let vision = Vision::connect()?;
-    let response = vision.call(source(vision.request(Method::Put, IOCS)).json(&json!({"data": data})))?;
-    Output::new().data_items(response["data"].clone()).summary_count("total_iocs_updated").into()
+impl Action for UpdateIoc {
+    fn run(self) -> ActionOutcome {
+        let UpdateIoc { id, expires_at } = self;
+        let expires_at = dates::format_micros(&dates::parse("expires_at", &expires_at)?);
+        let path = ioc_path(&id)?;
+        let vision = Vision::connect()?;
+        let body = json!({"data": {"type": "ioc", "metadata": {"quarantine": {"expires_at": expires_at}}}});
+        // As in the reference connector, this endpoint gets no source header.
+        // As in the reference connector, an empty answer is an IOC without data.
+        let response = vision.call_allowing_empty(vision.request(Method::Put, &path).json(&body))?;
+        let ioc = if response["data"].is_null() { json!({}) } else { response["data"].clone() };
+        Output::new().data(ioc).message("Updated the IOC successfully").into()
+    }
 }
 
-fn parse_iocs_json(json: &str) -> Result<Vec<IocFields>, ActionError> {
+impl Action for UpdateIocs {
+    fn run(self) -> ActionOutcome {
+        // The entries of `iocs_json` have the fields of the parameters.
+        let source = self.source.clone();
+        let entries = match self.iocs_json.as_deref().filter(|json| !json.trim().is_empty()) {
+            Some(json) => parse_iocs_json(json)?,
+            None => vec![self],
+        };
+        let now = dates::now();
+        let data = entries.into_iter().map(|fields| ioc_body(fields, &now)).collect::<Result<Vec<_>, _>>()?;
+        let source = source_header(&source)?;
+        let vision = Vision::connect()?;
+        let response = vision.call(source(vision.request(Method::Put, IOCS)).json(&json!({"data": data})))?;
+        Output::new().data_items(response["data"].clone()).summary_count("total_iocs_updated").into()
+    }
+}
+
+fn parse_iocs_json(json: &str) -> Result<Vec<UpdateIocs>, ActionError> {
     let value: Value = serde_json::from_str(json).map_err(|err| {
         ActionError::invalid_parameter("iocs_json", format!("Error occurred while parsing the provided JSON: {err}"))
     })?;
@@ -133,7 +131,7 @@ fn parse_iocs_json(json: &str) -> Result<Vec<IocFields>, ActionError> {
                 Some(Value::Null) | None => None,
                 Some(other) => Some(other.to_string()),
             };
-            Ok(IocFields {
+            Ok(UpdateIocs {
                 threat_type: text("threat_type"),
                 threat_value: text("threat_value"),
                 threat_level: text("threat_level"),
@@ -141,12 +139,13 @@ fn parse_iocs_json(json: &str) -> Result<Vec<IocFields>, ActionError> {
                 created_at: text("created_at"),
                 updated_at: text("updated_at"),
                 requested_expiration: text("requested_expiration"),
+                ..Default::default()
             })
         })
         .collect()
 }
 
-fn ioc_body(fields: IocFields, now: &dates::DateTime<dates::Utc>) -> Result<Value, ActionError> {
+fn ioc_body(fields: UpdateIocs, now: &dates::DateTime<dates::Utc>) -> Result<Value, ActionError> {
     let present = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
     let required =
         [&fields.threat_type, &fields.threat_value, &fields.threat_level, &fields.created_at, &fields.source_id];

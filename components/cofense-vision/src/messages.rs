@@ -1,6 +1,9 @@
 //! Messages, attachments and the server itself.
 
 use crate::client::{Vision, json_body, status_error};
+use crate::{
+    DownloadLogs, GetMessage, GetMessageAttachment, GetMessageMetadata, ListSearchableHeaders, TestConnectivity,
+};
 use soar_sdk::http::Method;
 use soar_sdk::log;
 use soar_sdk::prelude::*;
@@ -8,67 +11,75 @@ use soar_sdk::validate;
 
 const MESSAGES: &str = "/api/v4/messages";
 
-pub fn test_connectivity() -> ActionOutcome {
-    let failed = |error: ActionError| {
-        log::progress("Test Connectivity Failed");
-        error
-    };
-    let vision = Vision::connect()?;
-    // The health check is unauthenticated and sent without headers, as the
-    // reference connector does.
-    let health = vision
-        .auth()
-        .base()
-        .request(Method::Get, "/actuator/health")
-        .send()
-        .map_err(ActionError::from)
-        .map_err(failed)?;
-    let status = json_body(&health).map_err(failed)?;
-    match status.get("status").and_then(Value::as_str) {
-        Some("UP") => log::progress("Cofense Vision is up and running"),
-        None if status.as_object().is_some_and(|o| o.is_empty()) => {
-            return Err(failed(ActionError::vendor(Some(health.status), crate::client::EMPTY_RESPONSE)));
+impl Action for TestConnectivity {
+    fn run(self) -> ActionOutcome {
+        let failed = |error: ActionError| {
+            log::progress("Test Connectivity Failed");
+            error
+        };
+        let vision = Vision::connect()?;
+        // The health check is unauthenticated and sent without headers, as the
+        // reference connector does.
+        let health = vision
+            .auth()
+            .base()
+            .request(Method::Get, "/actuator/health")
+            .send()
+            .map_err(ActionError::from)
+            .map_err(failed)?;
+        let status = json_body(&health).map_err(failed)?;
+        match status.get("status").and_then(Value::as_str) {
+            Some("UP") => log::progress("Cofense Vision is up and running"),
+            None if status.as_object().is_some_and(|o| o.is_empty()) => {
+                return Err(failed(ActionError::vendor(Some(health.status), crate::client::EMPTY_RESPONSE)));
+            }
+            other => {
+                let status = other.map_or_else(|| status["status"].to_string(), str::to_string);
+                return Err(failed(ActionError::vendor(
+                    Some(health.status),
+                    format!("Error message: Server status is {status}"),
+                )));
+            }
         }
-        other => {
-            let status = other.map_or_else(|| status["status"].to_string(), str::to_string);
-            return Err(failed(ActionError::vendor(
-                Some(health.status),
-                format!("Error message: Server status is {status}"),
-            )));
-        }
+        vision.auth().new_token().map_err(failed)?;
+        log::progress("Test Connectivity Passed");
+        Output::new().message("Test Connectivity Passed").into()
     }
-    vision.auth().new_token().map_err(failed)?;
-    log::progress("Test Connectivity Passed");
-    Output::new().message("Test Connectivity Passed").into()
 }
 
-pub fn get_message_metadata(internet_message_id: String, recipient_address: String) -> ActionOutcome {
-    let vision = Vision::connect()?;
-    let request = vision
-        .request(Method::Get, "/api/v4/messages/metadata")
-        .query("internetMessageId", internet_message_id.trim())
-        .query("recipientAddress", recipient_address.trim());
-    let message = vision.call(request)?;
-    Output::new().data(message).message("Retrieved message metadata successfully").into()
+impl Action for GetMessageMetadata {
+    fn run(self) -> ActionOutcome {
+        let vision = Vision::connect()?;
+        let request = vision
+            .request(Method::Get, "/api/v4/messages/metadata")
+            .query("internetMessageId", self.internet_message_id.trim())
+            .query("recipientAddress", self.recipient_address.trim());
+        let message = vision.call(request)?;
+        Output::new().data(message).message("Retrieved message metadata successfully").into()
+    }
 }
 
 /// Step 1 asks for a one-time download token; step 2 streams the zip into the vault.
-pub fn get_message(internet_message_id: String, recipient_address: String, password: Option<String>) -> ActionOutcome {
-    let vision = Vision::connect()?;
-    let mut body =
-        json!({"internetMessageId": internet_message_id.trim(), "recipientAddress": recipient_address.trim()});
-    if let Some(password) = password.filter(|p| !p.is_empty()) {
-        body["password"] = json!(password);
+impl Action for GetMessage {
+    fn run(self) -> ActionOutcome {
+        let vision = Vision::connect()?;
+        let mut body = json!({
+            "internetMessageId": self.internet_message_id.trim(),
+            "recipientAddress": self.recipient_address.trim(),
+        });
+        if let Some(password) = self.password.filter(|p| !p.is_empty()) {
+            body["password"] = json!(password);
+        }
+        let response = vision.send(vision.request(Method::Post, MESSAGES).json(&body))?;
+        if !response.is_success() {
+            return Err(json_body(&response).err().unwrap_or_else(|| status_error(&response)));
+        }
+        let token = download_token(&response.text())
+            .ok_or_else(|| ActionError::vendor(Some(response.status), crate::client::EMPTY_RESPONSE))?;
+        let name = timestamped("message", "zip");
+        let item = vision.download(vision.request(Method::Get, MESSAGES).query("token", token), &name)?;
+        Output::new().data(item.to_soar_json()).summary("vault_id", &item.vault_id).into()
     }
-    let response = vision.send(vision.request(Method::Post, MESSAGES).json(&body))?;
-    if !response.is_success() {
-        return Err(json_body(&response).err().unwrap_or_else(|| status_error(&response)));
-    }
-    let token = download_token(&response.text())
-        .ok_or_else(|| ActionError::vendor(Some(response.status), crate::client::EMPTY_RESPONSE))?;
-    let name = timestamped("message", "zip");
-    let item = vision.download(vision.request(Method::Get, MESSAGES).query("token", token), &name)?;
-    Output::new().data(item.to_soar_json()).summary("vault_id", &item.vault_id).into()
 }
 
 /// The token of step 1 of `get message`: Vision sends it as bare text labelled
@@ -83,21 +94,26 @@ fn download_token(body: &str) -> Option<String> {
     (!token.is_empty()).then_some(token)
 }
 
-pub fn list_searchable_headers() -> ActionOutcome {
-    let vision = Vision::connect()?;
-    let response = vision.call(vision.request(Method::Get, "/api/v4/config/searchableHeaders"))?;
-    let headers = response["headers"].as_array().cloned().unwrap_or_default();
-    headers
-        .iter()
-        .fold(Output::new(), |output, header| output.data(json!({"header": header})))
-        .message("Fetched searchable headers successfully")
-        .into()
+impl Action for ListSearchableHeaders {
+    fn run(self) -> ActionOutcome {
+        let vision = Vision::connect()?;
+        let response = vision.call(vision.request(Method::Get, "/api/v4/config/searchableHeaders"))?;
+        let headers = response["headers"].as_array().cloned().unwrap_or_default();
+        headers
+            .iter()
+            .fold(Output::new(), |output, header| output.data(json!({"header": header})))
+            .message("Fetched searchable headers successfully")
+            .into()
+    }
 }
 
-pub fn download_logs() -> ActionOutcome {
-    let vision = Vision::connect()?;
-    let item = vision.download(vision.request(Method::Get, "/api/v4/download/logs"), &timestamped("logfile", "zip"))?;
-    Output::new().data(item.to_soar_json()).summary("vault_id", &item.vault_id).into()
+impl Action for DownloadLogs {
+    fn run(self) -> ActionOutcome {
+        let vision = Vision::connect()?;
+        let request = vision.request(Method::Get, "/api/v4/download/logs");
+        let item = vision.download(request, &timestamped("logfile", "zip"))?;
+        Output::new().data(item.to_soar_json()).summary("vault_id", &item.vault_id).into()
+    }
 }
 
 /// `message_2023-01-06_06:49:00.536505.zip`: the reference connector's names (UTC).
@@ -105,34 +121,37 @@ fn timestamped(prefix: &str, extension: &str) -> String {
     format!("{prefix}_{}.{extension}", soar_sdk::dates::now().format("%Y-%m-%d_%H:%M:%S%.6f"))
 }
 
-pub fn get_message_attachment(md5: Option<String>, sha256: Option<String>, filename: String) -> ActionOutcome {
-    let (md5, sha256) = (md5.filter(|v| !v.trim().is_empty()), sha256.filter(|v| !v.trim().is_empty()));
-    if md5.is_none() && sha256.is_none() {
-        return Err(ActionError::invalid_parameter(
-            "md5",
-            "Please provide a value for at least one of the hash parameters",
-        ));
+impl Action for GetMessageAttachment {
+    fn run(self) -> ActionOutcome {
+        let GetMessageAttachment { md5, sha256, filename } = self;
+        let (md5, sha256) = (md5.filter(|v| !v.trim().is_empty()), sha256.filter(|v| !v.trim().is_empty()));
+        if md5.is_none() && sha256.is_none() {
+            return Err(ActionError::invalid_parameter(
+                "md5",
+                "Please provide a value for at least one of the hash parameters",
+            ));
+        }
+        if let Some(md5) = md5.as_deref().filter(|md5| !validate::is_md5(md5.trim())) {
+            return Err(ActionError::invalid_parameter(
+                "md5",
+                format!("Please provide a valid MD5 hash in the 'md5' parameter, not '{md5}'"),
+            ));
+        }
+        if let Some(sha256) = sha256.as_deref().filter(|sha256| !validate::is_sha256(sha256.trim())) {
+            return Err(ActionError::invalid_parameter(
+                "sha256",
+                format!("Please provide a valid SHA256 hash in the 'sha256' parameter, not '{sha256}'"),
+            ));
+        }
+        check_file_name(&filename)?;
+        let vision = Vision::connect()?;
+        let request = vision
+            .request(Method::Get, "/api/v4/attachment")
+            .query_opt("md5", md5.as_deref().map(str::trim))
+            .query_opt("sha256", sha256.as_deref().map(str::trim));
+        let item = vision.download(request, filename.trim())?;
+        Output::new().data(item.to_soar_json()).summary("vault_id", &item.vault_id).into()
     }
-    if let Some(md5) = md5.as_deref().filter(|md5| !validate::is_md5(md5.trim())) {
-        return Err(ActionError::invalid_parameter(
-            "md5",
-            format!("Please provide a valid MD5 hash in the 'md5' parameter, not '{md5}'"),
-        ));
-    }
-    if let Some(sha256) = sha256.as_deref().filter(|sha256| !validate::is_sha256(sha256.trim())) {
-        return Err(ActionError::invalid_parameter(
-            "sha256",
-            format!("Please provide a valid SHA256 hash in the 'sha256' parameter, not '{sha256}'"),
-        ));
-    }
-    check_file_name(&filename)?;
-    let vision = Vision::connect()?;
-    let request = vision
-        .request(Method::Get, "/api/v4/attachment")
-        .query_opt("md5", md5.as_deref().map(str::trim))
-        .query_opt("sha256", sha256.as_deref().map(str::trim));
-    let item = vision.download(request, filename.trim())?;
-    Output::new().data(item.to_soar_json()).summary("vault_id", &item.vault_id).into()
 }
 
 /// A file name needs an extension (`report.pdf`, not `report`, `report.` or

@@ -4,8 +4,6 @@ use soar_sdk::http::Request;
 use soar_sdk::prelude::*;
 use soar_sdk::validate;
 
-const DEFAULT_PAGE: u32 = 0;
-const DEFAULT_SIZE: u32 = 50;
 const MAX_SIZE: u64 = 2000;
 
 /// Validated paging parameters.
@@ -17,19 +15,11 @@ pub struct Paging {
 
 impl Paging {
     /// Checks `size` (1..=2000) and `sort` (`field[:asc|desc]`, comma-separated,
-    /// fields from `sort_fields`).
-    pub fn new(
-        page: Option<u32>,
-        size: Option<u32>,
-        sort: Option<&str>,
-        sort_fields: &[&str],
-    ) -> Result<Self, ActionError> {
-        let size = validate::non_zero_at_most("size", size.unwrap_or(DEFAULT_SIZE).into(), MAX_SIZE)? as u32;
-        Ok(Self {
-            page: page.unwrap_or(DEFAULT_PAGE),
-            size,
-            sort: sort.map(|sort| parse_sort(sort, sort_fields)).transpose()?.unwrap_or_default(),
-        })
+    /// fields from `sort_fields`). The defaults of `page` and `size` are the
+    /// WIT's (`@default`).
+    pub fn new(page: u32, size: u32, sort: Option<&str>, sort_fields: &[&str]) -> Result<Self, ActionError> {
+        let size = validate::non_zero_at_most("size", size.into(), MAX_SIZE)? as u32;
+        Ok(Self { page, size, sort: sort.map(|sort| parse_sort(sort, sort_fields)).transpose()?.unwrap_or_default() })
     }
 
     /// Adds `page` and `size`.
@@ -91,8 +81,8 @@ mod tests {
 
     #[test]
     fn size_is_checked() {
-        assert!(Paging::new(None, Some(0), None, &[]).is_err());
-        assert!(Paging::new(None, Some(2001), None, &[]).is_err());
-        assert!(Paging::new(Some(3), Some(2000), None, &[]).is_ok());
+        assert!(Paging::new(0, 0, None, &[]).is_err());
+        assert!(Paging::new(0, 2001, None, &[]).is_err());
+        assert!(Paging::new(3, 2000, None, &[]).is_ok());
     }
 }

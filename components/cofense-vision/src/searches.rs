@@ -3,6 +3,7 @@
 use crate::client::Vision;
 use crate::paging::Paging;
 use crate::quarantine::non_empty;
+use crate::{CreateMessageSearch, GetMessageSearch, GetMessagesearchResults, ListMessageSearches};
 use serde_json::Map;
 use soar_sdk::http::Method;
 use soar_sdk::prelude::*;
@@ -15,69 +16,52 @@ const RESULT_SORT_FIELDS: &[&str] =
     &["id", "subject", "createdOn", "sentOn", "processedOn", "htmlBody", "md5", "sha1", "sha256"];
 /// The most values a search criterion takes.
 const MAX_VALUES: usize = 3;
-const MATCH_CRITERIA: &[&str] = &["ANY", "ALL"];
 
-pub fn list_message_searches(page: Option<u32>, size: Option<u32>, sort: Option<String>) -> ActionOutcome {
-    let paging = Paging::new(page, size, sort.as_deref(), SEARCH_SORT_FIELDS)?;
-    let vision = Vision::connect()?;
-    let response = non_empty(vision.call(paging.sort(paging.page_and_size(vision.request(Method::Get, SEARCHES))))?)?;
-    Output::new().data_items(response["searches"].clone()).summary_count("total_message_searches").into()
+impl Action for ListMessageSearches {
+    fn run(self) -> ActionOutcome {
+        let paging = Paging::new(self.page, self.size, self.sort.as_deref(), SEARCH_SORT_FIELDS)?;
+        let vision = Vision::connect()?;
+        let request = paging.sort(paging.page_and_size(vision.request(Method::Get, SEARCHES)));
+        let response = non_empty(vision.call(request)?)?;
+        Output::new().data_items(response["searches"].clone()).summary_count("total_message_searches").into()
+    }
 }
 
-pub fn get_message_search(id: u64) -> ActionOutcome {
-    validate::non_zero("id", id)?;
-    let vision = Vision::connect()?;
-    let search = vision.call(vision.request(Method::Get, &format!("{SEARCHES}/{id}")))?;
-    Output::new().data(search).message("Fetched message search successfully").into()
+impl Action for GetMessageSearch {
+    fn run(self) -> ActionOutcome {
+        let id = validate::non_zero("id", self.id)?;
+        let vision = Vision::connect()?;
+        let search = vision.call(vision.request(Method::Get, &format!("{SEARCHES}/{id}")))?;
+        Output::new().data(search).message("Fetched message search successfully").into()
+    }
 }
 
-pub fn get_message_search_results(
-    id: u64,
-    page: Option<u32>,
-    size: Option<u32>,
-    sort: Option<String>,
-) -> ActionOutcome {
-    validate::non_zero("id", id)?;
-    let paging = Paging::new(page, size, sort.as_deref(), RESULT_SORT_FIELDS)?;
-    let vision = Vision::connect()?;
-    let request = vision.request(Method::Get, &format!("{SEARCHES}/{id}/results"));
-    let response = vision.call(paging.sort(paging.page_and_size(request)))?;
-    // The response echoes the search too; only the messages are results.
-    Output::new().data_items(response["messages"].clone()).summary_count("total_results").into()
+impl Action for GetMessagesearchResults {
+    fn run(self) -> ActionOutcome {
+        let id = validate::non_zero("id", self.id)?;
+        let paging = Paging::new(self.page, self.size, self.sort.as_deref(), RESULT_SORT_FIELDS)?;
+        let vision = Vision::connect()?;
+        let request = vision.request(Method::Get, &format!("{SEARCHES}/{id}/results"));
+        let response = vision.call(paging.sort(paging.page_and_size(request)))?;
+        // The response echoes the search too; only the messages are results.
+        Output::new().data_items(response["messages"].clone()).summary_count("total_results").into()
+    }
 }
 
-/// The criteria of `create message search`, as given.
-#[derive(Default)]
-pub struct SearchCriteria {
-    pub subjects: Option<String>,
-    pub senders: Option<String>,
-    pub attachment_names: Option<String>,
-    pub attachment_hash_match_criteria: Option<String>,
-    pub attachment_hashes: Option<String>,
-    pub attachment_mime_types: Option<String>,
-    pub attachment_exclude_mime_types: Option<String>,
-    pub domain_match_criteria: Option<String>,
-    pub domains: Option<String>,
-    pub headers: Option<String>,
-    pub internet_message_id: Option<String>,
-    pub partial_ingest: Option<bool>,
-    pub received_after_date: Option<String>,
-    pub received_before_date: Option<String>,
-    pub recipient: Option<String>,
-    pub url: Option<String>,
+impl Action for CreateMessageSearch {
+    fn run(self) -> ActionOutcome {
+        let body = search_body(self)?;
+        let vision = Vision::connect()?;
+        let search = vision.call(vision.request(Method::Post, SEARCHES).json(&body))?;
+        let id = search["id"].clone();
+        Output::new().data(search).summary("search_id", id).into()
+    }
 }
 
-pub fn create_message_search(criteria: SearchCriteria) -> ActionOutcome {
-    let body = search_body(criteria)?;
-    let vision = Vision::connect()?;
-    let search = vision.call(vision.request(Method::Post, SEARCHES).json(&body))?;
-    let id = search["id"].clone();
-    Output::new().data(search).summary("search_id", id).into()
-}
-
-/// The request body; a key is present only when its parameter was given. The
-/// checks run in the reference connector's order.
-fn search_body(criteria: SearchCriteria) -> Result<Value, ActionError> {
+/// The request body; a key is present only when its parameter was given (the
+/// match criteria, which have defaults, only with the values they qualify).
+/// The checks run in the reference connector's order.
+fn search_body(criteria: CreateMessageSearch) -> Result<Value, ActionError> {
     let mut body = Map::new();
     let list = |body: &mut Map<String, Value>, name: &str, key: &str, value: &Option<String>| {
         if let Some(value) = value {
@@ -89,10 +73,9 @@ fn search_body(criteria: SearchCriteria) -> Result<Value, ActionError> {
     list(&mut body, "senders", "senders", &criteria.senders)?;
     list(&mut body, "attachment_names", "attachmentNames", &criteria.attachment_names)?;
     if let Some(hashes) = &criteria.attachment_hashes {
-        let kind = match_criteria("attachment_hash_match_criteria", &criteria.attachment_hash_match_criteria)?;
         body.insert(
             "attachmentHashCriteria".into(),
-            json!({"type": kind, "attachmentHashes": attachment_hashes(hashes)?}),
+            json!({"type": criteria.attachment_hash_match_criteria, "attachmentHashes": attachment_hashes(hashes)?}),
         );
     }
     list(&mut body, "attachment_mime_types", "attachmentMimeTypes", &criteria.attachment_mime_types)?;
@@ -103,9 +86,8 @@ fn search_body(criteria: SearchCriteria) -> Result<Value, ActionError> {
         &criteria.attachment_exclude_mime_types,
     )?;
     if let Some(domains) = &criteria.domains {
-        let kind = match_criteria("domain_match_criteria", &criteria.domain_match_criteria)?;
         let domains = at_most_three("domains", validate::comma_list(domains))?;
-        body.insert("domainCriteria".into(), json!({"type": kind, "domains": domains}));
+        body.insert("domainCriteria".into(), json!({"type": criteria.domain_match_criteria, "domains": domains}));
     }
     if let Some(id) = criteria.internet_message_id {
         body.insert("internetMessageId".into(), json!(id));
@@ -147,17 +129,6 @@ fn at_most_three(name: &str, values: Vec<String>) -> Result<Vec<String>, ActionE
         ));
     }
     Ok(values)
-}
-
-fn match_criteria(name: &str, value: &Option<String>) -> Result<String, ActionError> {
-    let value = value.as_deref().map(str::trim).unwrap_or("ANY");
-    if !MATCH_CRITERIA.contains(&value) {
-        return Err(ActionError::invalid_parameter(
-            name,
-            format!("Please provide a valid value for the {name} parameter. Allowed values are: ANY, ALL"),
-        ));
-    }
-    Ok(value.to_string())
 }
 
 /// `md5:<hex>,sha256:<hex>` → `[{"hashType": "MD5", "hashString": "<hex>"}, ...]`.
@@ -206,11 +177,11 @@ mod tests {
 
     #[test]
     fn only_given_criteria_are_sent() {
-        let body = search_body(SearchCriteria {
+        let body = search_body(CreateMessageSearch {
             subjects: Some("a, b".into()),
             attachment_hashes: Some("md5:938c2cc0dcc05f2b68c4287040cfcf71".into()),
             domains: Some("test.com".into()),
-            domain_match_criteria: Some("ALL".into()),
+            domain_match_criteria: "ALL".into(),
             partial_ingest: Some(false),
             received_after_date: Some("01 Mar 2021".into()),
             headers: Some("X-Key:v1:v2".into()),
@@ -228,62 +199,44 @@ mod tests {
                 "headers": [{"key": "X-Key", "values": ["v1", "v2"]}],
             })
         );
-        assert_eq!(search_body(SearchCriteria::default()).unwrap(), json!({}));
+        assert_eq!(search_body(CreateMessageSearch::default()).unwrap(), json!({}));
     }
 
     #[test]
     fn every_rule_names_its_parameter() {
-        let cases: Vec<(SearchCriteria, &str, &str)> = vec![
+        let cases: Vec<(CreateMessageSearch, &str, &str)> = vec![
             (
-                SearchCriteria { senders: Some("a,b,c,d".into()), ..Default::default() },
+                CreateMessageSearch { senders: Some("a,b,c,d".into()), ..Default::default() },
                 "senders",
                 "The senders parameter has more than 3 values. Please enter max 3 values to create a search.",
             ),
             (
-                SearchCriteria { attachment_hashes: Some("md5:zz".into()), ..Default::default() },
+                CreateMessageSearch { attachment_hashes: Some("md5:zz".into()), ..Default::default() },
                 "attachment_hashes",
                 "Please provide a valid value for MD5 Hash in the attachment_hashes parameter",
             ),
             (
-                SearchCriteria { attachment_hashes: Some("sha256:abc".into()), ..Default::default() },
+                CreateMessageSearch { attachment_hashes: Some("sha256:abc".into()), ..Default::default() },
                 "attachment_hashes",
                 "Please provide a valid value for SHA256 Hash in the attachment_hashes parameter",
             ),
             (
-                SearchCriteria { attachment_hashes: Some("sha1:abc".into()), ..Default::default() },
+                CreateMessageSearch { attachment_hashes: Some("sha1:abc".into()), ..Default::default() },
                 "attachment_hashes",
                 "Please provide a valid hashType in attachment_hashes parameter. Allowed values are : SHA256, MD5 ",
             ),
             (
-                SearchCriteria { attachment_hashes: Some("md5:a:b".into()), ..Default::default() },
+                CreateMessageSearch { attachment_hashes: Some("md5:a:b".into()), ..Default::default() },
                 "attachment_hashes",
                 "Please provide a valid value for attachment_hashes parameter. ",
             ),
             (
-                SearchCriteria {
-                    attachment_hashes: Some("md5:938c2cc0dcc05f2b68c4287040cfcf71".into()),
-                    attachment_hash_match_criteria: Some("SOME".into()),
-                    ..Default::default()
-                },
-                "attachment_hash_match_criteria",
-                "Please provide a valid value for the attachment_hash_match_criteria parameter. Allowed values are: ANY, ALL",
-            ),
-            (
-                SearchCriteria {
-                    domains: Some("a.com".into()),
-                    domain_match_criteria: Some("any".into()),
-                    ..Default::default()
-                },
-                "domain_match_criteria",
-                "Please provide a valid value for the domain_match_criteria parameter. Allowed values are: ANY, ALL",
-            ),
-            (
-                SearchCriteria { headers: Some("X-Key".into()), ..Default::default() },
+                CreateMessageSearch { headers: Some("X-Key".into()), ..Default::default() },
                 "headers",
                 "Please provide a valid value of headers parameter",
             ),
             (
-                SearchCriteria { received_before_date: Some("someday".into()), ..Default::default() },
+                CreateMessageSearch { received_before_date: Some("someday".into()), ..Default::default() },
                 "received_before_date",
                 "Please provide a value of received_before_date parameter in valid date format",
             ),
@@ -293,6 +246,53 @@ mod tests {
                 ActionError::InvalidParameter(invalid) => {
                     assert_eq!((invalid.name.as_str(), invalid.message.as_str()), (name, message))
                 }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    /// The match criteria are the WIT's `@values`: the generated export
+    /// refuses anything else before the action runs, whether or not the
+    /// values they qualify are given.
+    #[test]
+    fn match_criteria_are_checked_before_the_action_runs() {
+        use crate::__Connector;
+        use crate::__soar_connector::exports::soar::cofense_vision::actions::Guest;
+        let search = |hash_criteria: &str, domain_criteria: &str| {
+            let (hash, domain) = (Some(hash_criteria.to_string()), Some(domain_criteria.to_string()));
+            let (hashes, domains) = (Some("md5:938c2cc0dcc05f2b68c4287040cfcf71".to_string()), Some("a.com".into()));
+            let none = || None;
+            __Connector::create_message_search(
+                none(),
+                none(),
+                none(),
+                hash,
+                hashes,
+                none(),
+                none(),
+                domain,
+                domains,
+                none(),
+                none(),
+                None,
+                none(),
+                none(),
+                none(),
+                none(),
+            )
+        };
+        for (outcome, name) in
+            [(search("SOME", "ANY"), "attachment_hash_match_criteria"), (search("ALL", "any"), "domain_match_criteria")]
+        {
+            match outcome.unwrap_err() {
+                ActionError::InvalidParameter(invalid) => assert_eq!(
+                    (invalid.name.as_str(), invalid.message.as_str()),
+                    (
+                        name,
+                        format!("Please provide a valid value for the {name} parameter. Allowed values are: ANY, ALL")
+                            .as_str()
+                    )
+                ),
                 other => panic!("unexpected {other:?}"),
             }
         }

@@ -1,4 +1,5 @@
-//! Token generation: bindings, the `describe` export and the component exports.
+//! Token generation: bindings, the parameter structs, and the component's
+//! exports (the actions and `describe`).
 
 use crate::input::ConnectorInput;
 use crate::model::{Action, Config, Model, Param};
@@ -12,10 +13,11 @@ pub fn connector(input: &ConnectorInput, model: &Model) -> TokenStream {
         let module: syn::Path = syn::parse_str(module).expect("module paths are generated valid");
         quote!(#key: #module,)
     });
-    let implementation = &input.implementation;
     let actions_module = idents(&model.actions_module);
     let metadata = quote!(__soar_connector::exports::soar::connector::metadata);
     let describe = describe(model);
+    let structs = model.actions.iter().map(parameter_struct);
+    let functions = model.actions.iter().map(action_function);
     quote! {
         #[doc(hidden)]
         #[allow(clippy::all, missing_docs, unsafe_op_in_unsafe_fn)]
@@ -28,10 +30,17 @@ pub fn connector(input: &ConnectorInput, model: &Model) -> TokenStream {
             });
         }
 
-        /// The connector's actions: one method per function of its WIT `actions` interface.
-        pub use __soar_connector::exports::#(#actions_module)::*::Guest as Actions;
+        /// The type the component's exports are implemented on.
+        #[doc(hidden)]
+        pub struct __Connector;
 
-        impl #metadata::Guest for #implementation {
+        #(#structs)*
+
+        impl __soar_connector::exports::#(#actions_module)::*::Guest for __Connector {
+            #(#functions)*
+        }
+
+        impl #metadata::Guest for __Connector {
             fn describe() -> #metadata::ConnectorInfo {
                 use #metadata::*;
                 #describe
@@ -41,7 +50,76 @@ pub fn connector(input: &ConnectorInput, model: &Model) -> TokenStream {
         // Component exports exist only in the WebAssembly build; native builds
         // (unit tests of the connector's logic) have nothing to export.
         #[cfg(target_arch = "wasm32")]
-        __soar_connector::export!(#implementation with_types_in __soar_connector);
+        __soar_connector::export!(__Connector with_types_in __soar_connector);
+    }
+}
+
+/// `pub struct GetIoc { pub id: String, pub source: String }`: the action's
+/// parameters as the connector's code reads them. A defaulted parameter is a
+/// plain field; `Default` gives every default (and empty values elsewhere).
+fn parameter_struct(action: &Action) -> TokenStream {
+    let name = struct_name(action);
+    let doc = format!("The parameters of `{}`: {}", action.name, action.description);
+    let fields = action.params.iter().map(|param| {
+        let (field, ty, doc) = (field_name(param), field_type(param), &param.description);
+        quote!(#[doc = #doc] pub #field: #ty,)
+    });
+    let defaults = action.params.iter().map(|param| {
+        let field = field_name(param);
+        match &param.default {
+            Some(default) => {
+                let value = param.scalar.literal(default).expect("defaults are checked by the model");
+                quote!(#field: #value,)
+            }
+            None => quote!(#field: ::core::default::Default::default(),),
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct #name { #(#fields)* }
+
+        impl ::core::default::Default for #name {
+            fn default() -> Self {
+                Self { #(#defaults)* }
+            }
+        }
+    }
+}
+
+/// The exported function of one action: checks `@values`, fills in defaults,
+/// and runs the connector's `Action` implementation of the struct.
+fn action_function(action: &Action) -> TokenStream {
+    let function = Ident::new(&action.wit_name.replace('-', "_"), Span::call_site());
+    let name = struct_name(action);
+    let arguments = action.params.iter().map(|param| {
+        let (field, ty) = (field_name(param), param.scalar.rust_type());
+        if param.required { quote!(#field: #ty) } else { quote!(#field: ::core::option::Option<#ty>) }
+    });
+    let checks = action.params.iter().filter(|param| !param.values.is_empty()).map(|param| {
+        let (field, spec_name, values) = (field_name(param), &param.name, &param.values);
+        let check = quote!(::soar_sdk::validate::one_of(#spec_name, &#field, &[#(#values),*]));
+        if param.required {
+            quote!(let #field = #check?;)
+        } else {
+            quote!(let #field = #field.map(|#field| #check).transpose()?;)
+        }
+    });
+    let fields = action.params.iter().map(|param| {
+        let field = field_name(param);
+        match &param.default {
+            Some(default) => {
+                let value = param.scalar.literal(default).expect("defaults are checked by the model");
+                quote!(#field: #field.unwrap_or_else(|| #value),)
+            }
+            None => quote!(#field,),
+        }
+    });
+    quote! {
+        fn #function(#(#arguments),*) -> ::soar_sdk::ActionOutcome {
+            #(#checks)*
+            ::soar_sdk::Action::run(#name { #(#fields)* })
+        }
     }
 }
 
@@ -63,8 +141,8 @@ fn describe(model: &Model) -> TokenStream {
 }
 
 fn config(config: &Config) -> TokenStream {
-    let Config { name, description, ty, required, role } = config;
-    let (ty, role) = (variant(ty), variant(role));
+    let Config { name, description, ty, required, role, default } = config;
+    let (ty, role, default) = (variant(ty), variant(role), optional_text(default));
     quote! {
         ConfigInfo {
             name: #name.into(),
@@ -72,12 +150,13 @@ fn config(config: &Config) -> TokenStream {
             type_: ConfigType::#ty,
             required: #required,
             role: ConfigRole::#role,
+            default: #default,
         }
     }
 }
 
 fn action(action: &Action) -> TokenStream {
-    let Action { name, identifier, description, kind, read_only, params } = action;
+    let Action { name, identifier, description, kind, read_only, params, .. } = action;
     let kind = variant(kind);
     let params = params.iter().map(param);
     quote! {
@@ -93,7 +172,8 @@ fn action(action: &Action) -> TokenStream {
 }
 
 fn param(param: &Param) -> TokenStream {
-    let Param { name, description, ty, required, contains } = param;
+    let Param { name, description, ty, required, contains, default, values, .. } = param;
+    let default = optional_text(default);
     quote! {
         ParameterInfo {
             name: #name.into(),
@@ -101,11 +181,36 @@ fn param(param: &Param) -> TokenStream {
             type_: #ty.into(),
             required: #required,
             contains: vec![#(#contains.into()),*],
+            default: #default,
+            values: vec![#(#values.into()),*],
         }
     }
 }
 
-/// `investigate` → `Investigate`, as wit-bindgen names enum cases.
+fn optional_text(text: &Option<String>) -> TokenStream {
+    match text {
+        Some(text) => quote!(Some(#text.into())),
+        None => quote!(None),
+    }
+}
+
+/// `get-messagesearch-results` → `GetMessagesearchResults`.
+fn struct_name(action: &Action) -> Ident {
+    variant(&action.wit_name)
+}
+
+/// The field (and argument) for a parameter; a Rust keyword becomes a raw
+/// identifier (`r#type`).
+fn field_name(param: &Param) -> Ident {
+    syn::parse_str::<Ident>(&param.name).unwrap_or_else(|_| Ident::new_raw(&param.name, Span::call_site()))
+}
+
+/// The field's type: a defaulted parameter always has a value.
+fn field_type(param: &Param) -> TokenStream {
+    let ty = param.scalar.rust_type();
+    if param.required || param.default.is_some() { ty } else { quote!(::core::option::Option<#ty>) }
+}
+
 /// The Rust name of a WIT enum case: `tls-verification` is `TlsVerification`.
 fn variant(name: &str) -> Ident {
     let camel: String = name

@@ -1,13 +1,11 @@
-//! Parsing of the macro's input: `implementation: Type, world: "...", wit: [...]`.
+//! Parsing of the macro's input: `world: "...", wit: [...]`.
 
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Ident, LitStr, Path, Token, bracketed};
+use syn::{Ident, LitStr, Token, bracketed};
 
 /// What the connector author wrote.
 pub struct ConnectorInput {
-    /// The type implementing the actions trait.
-    pub implementation: Path,
     /// The world to build, e.g. `soar:cofense-vision/connector`.
     pub world: LitStr,
     /// WIT package directories, dependencies first, relative to the crate's manifest.
@@ -16,14 +14,12 @@ pub struct ConnectorInput {
 
 impl Parse for ConnectorInput {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let mut implementation = None;
         let mut world = None;
         let mut wit = None;
         while !input.is_empty() {
             let key: Ident = input.parse()?;
             input.parse::<Token![:]>()?;
             match key.to_string().as_str() {
-                "implementation" => implementation = Some(input.parse::<Path>()?),
                 "world" => world = Some(input.parse::<LitStr>()?),
                 "wit" => {
                     if input.peek(syn::token::Bracket) {
@@ -38,7 +34,7 @@ impl Parse for ConnectorInput {
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown key `{other}`: expected `implementation`, `world` or `wit`"),
+                        format!("unknown key `{other}`: expected `world` or `wit`"),
                     ));
                 }
             }
@@ -48,10 +44,6 @@ impl Parse for ConnectorInput {
         }
         let span = input.span();
         let missing = |what: &str| syn::Error::new(span, format!("missing `{what}: ...`"));
-        Ok(Self {
-            implementation: implementation.ok_or_else(|| missing("implementation"))?,
-            world: world.ok_or_else(|| missing("world"))?,
-            wit: wit.ok_or_else(|| missing("wit"))?,
-        })
+        Ok(Self { world: world.ok_or_else(|| missing("world"))?, wit: wit.ok_or_else(|| missing("wit"))? })
     }
 }

@@ -2,12 +2,16 @@
 //!
 //! A connector's WIT is the single source of truth for its actions: names, typed
 //! parameters and, in doc-comment tags, the facts WIT cannot express (action kind,
-//! read-only, `contains` types, configuration variables). This macro reads that WIT
-//! at build time and generates, in the connector crate:
+//! read-only, `contains` types, defaults, allowed values, configuration
+//! variables). This macro reads that WIT at build time and generates, in the
+//! connector crate:
 //!
 //! - the bindings (through `wit-bindgen`, reusing the SDK's platform bindings),
-//! - the `soar:connector/metadata` export (`describe`) built from the doc tags,
-//! - the component exports for the connector's implementation type.
+//! - one parameter struct per action, which the connector implements
+//!   `soar_sdk::Action` for,
+//! - the component's exports: each action function fills its struct (defaults
+//!   applied, `@values` checked) and runs it, and `describe` is built from the
+//!   doc tags.
 //!
 //! Mistakes in the WIT or its tags are compile errors pointing at the macro input.
 
@@ -15,6 +19,7 @@ mod docs;
 mod emit;
 mod input;
 mod model;
+mod scalar;
 
 use proc_macro::TokenStream;
 

@@ -3,6 +3,7 @@
 
 use crate::docs::{self, Tagged};
 use crate::input::ConnectorInput;
+use crate::scalar::Scalar;
 use std::path::PathBuf;
 use wit_parser::{Function, InterfaceId, Resolve, Type, TypeDefKind, WorldItem};
 
@@ -35,9 +36,13 @@ pub struct Config {
     /// As in `soar:connector/metadata.config-role`: `value`, `origin` or
     /// `tls-verification`.
     pub role: &'static str,
+    /// `@default NAME VALUE` on the world.
+    pub default: Option<String>,
 }
 
 pub struct Action {
+    /// The WIT function name (`get-ioc`).
+    pub wit_name: String,
     pub name: String,
     pub identifier: String,
     pub description: String,
@@ -47,11 +52,18 @@ pub struct Action {
 }
 
 pub struct Param {
+    /// The specification's spelling (`include_expired`), also the Rust field name.
     pub name: String,
     pub description: String,
+    /// The WIT spelling of the type without `option`, for `describe`.
     pub ty: String,
+    pub scalar: Scalar,
     pub required: bool,
     pub contains: Vec<String>,
+    /// `@default NAME VALUE`: the value when none is given.
+    pub default: Option<String>,
+    /// `@values NAME A, B`: the only values accepted; empty for any.
+    pub values: Vec<String>,
 }
 
 /// Parses the WIT named by `input` and builds the model.
@@ -113,11 +125,11 @@ pub fn load(input: &ConnectorInput) -> Result<Model, String> {
     })
 }
 
-/// `@name`, `@product`, `@config`, `@origin` and `@verify-tls` of the world's doc
-/// comment.
+/// `@name`, `@product`, `@config`, `@default`, `@origin` and `@verify-tls` of
+/// the world's doc comment.
 fn world_tags(tagged: &Tagged) -> Result<(String, String, Vec<Config>), String> {
     let (mut name, mut product, mut config) = (None, None, Vec::new());
-    let mut roles = Vec::new();
+    let (mut roles, mut defaults) = (Vec::new(), Vec::new());
     for (tag, text) in &tagged.tags {
         match tag.as_str() {
             "name" => name = Some(text.clone()),
@@ -143,12 +155,14 @@ fn world_tags(tagged: &Tagged) -> Result<(String, String, Vec<Config>), String> 
                     required,
                     description: words.next().unwrap_or_default().trim().to_string(),
                     role: "value",
+                    default: None,
                 });
             }
             "origin" | "verify-tls" => roles.push((tag.as_str(), text.trim().to_string())),
+            "default" => defaults.push(docs::split_name(text)),
             other => {
                 return Err(format!(
-                    "unknown world tag `@{other}`: expected @name, @product, @config, @origin or @verify-tls"
+                    "unknown world tag `@{other}`: expected @name, @product, @config, @default, @origin or @verify-tls"
                 ));
             }
         }
@@ -172,9 +186,36 @@ fn world_tags(tagged: &Tagged) -> Result<(String, String, Vec<Config>), String> 
     if config.iter().filter(|config| config.role == "tls-verification").count() > 1 {
         return Err("only one variable may be `@verify-tls`".into());
     }
+    for (var, value) in defaults {
+        let declared = config
+            .iter_mut()
+            .find(|config: &&mut Config| config.name == var)
+            .ok_or_else(|| format!("`@default {var}`: there is no `@config {var}`"))?;
+        check_config_default(declared, value).map_err(|why| format!("`@default {var} {value}`: {why}"))?;
+        if declared.default.replace(value.to_string()).is_some() {
+            return Err(format!("`@default {var}`: the variable has two defaults"));
+        }
+    }
     let name = name.ok_or("the world's doc comment needs `@name` (the connector's short name)")?;
     let product = product.ok_or("the world's doc comment needs `@product`")?;
     Ok((name, product, config))
+}
+
+/// A configuration default must be a value of the variable's type, and an
+/// origin's an `http` or `https` URL: hosts hand it over as if the asset set it.
+fn check_config_default(config: &Config, value: &str) -> Result<(), String> {
+    match config.ty.as_str() {
+        _ if value.is_empty() => Err("the default is empty".into()),
+        "password" => Err("a secret cannot have a default".into()),
+        "boolean" if !["true", "false"].contains(&value) => Err("a boolean default is `true` or `false`".into()),
+        "numeric" if value.parse::<f64>().ok().is_none_or(|n| !n.is_finite()) => {
+            Err("a numeric default is a number".into())
+        }
+        _ if config.role == "origin" && !["http://", "https://"].iter().any(|scheme| value.starts_with(scheme)) => {
+            Err("an origin's default is an http:// or https:// URL".into())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// One action: its function's signature and doc tags.
@@ -189,13 +230,29 @@ fn action(resolve: &Resolve, function: &Function) -> Result<Action, String> {
         .params
         .iter()
         .map(|param| {
-            let (ty, required) = match option_payload(resolve, &param.ty) {
-                Some(inner) => (type_name(resolve, &inner), false),
-                None => (type_name(resolve, &param.ty), true),
+            let name = param.name.replace('-', "_");
+            let (inner, required) = match option_payload(resolve, &param.ty) {
+                Some(inner) => (inner, false),
+                None => (param.ty, true),
             };
-            Param { name: param.name.replace('-', "_"), description: String::new(), ty, required, contains: Vec::new() }
+            let scalar = Scalar::of(resolve, &inner).ok_or_else(|| {
+                err(format!(
+                    "parameter `{name}` is a `{}`; a parameter is a bool, an integer, a float, a char or a string, or an option of one",
+                    type_name(resolve, &param.ty)
+                ))
+            })?;
+            Ok(Param {
+                name,
+                description: String::new(),
+                ty: type_name(resolve, &inner),
+                scalar,
+                required,
+                contains: Vec::new(),
+                default: None,
+                values: Vec::new(),
+            })
         })
-        .collect();
+        .collect::<Result<_, String>>()?;
     let (mut kind, mut read_only, mut identifier) = (None, false, None);
     for (tag, text) in &tagged.tags {
         match tag.as_str() {
@@ -203,25 +260,31 @@ fn action(resolve: &Resolve, function: &Function) -> Result<Action, String> {
             "kind" => return Err(err(format!("`@kind {text}` is not one of {KINDS:?}"))),
             "read-only" => read_only = true,
             "identifier" => identifier = Some(text.clone()),
-            "param" | "contains" => {
+            "param" | "contains" | "default" | "values" => {
                 let (name, rest) = docs::split_name(text);
                 let param = params
                     .iter_mut()
                     .find(|param| param.name == name)
                     .ok_or_else(|| err(format!("`@{tag} {name}` names no parameter")))?;
-                if tag == "param" {
-                    param.description = rest.to_string();
-                } else {
-                    param.contains = rest.split(',').map(|c| c.trim().to_string()).collect();
+                match tag.as_str() {
+                    "param" => param.description = rest.to_string(),
+                    "contains" => param.contains = rest.split(',').map(|c| c.trim().to_string()).collect(),
+                    "default" if param.default.is_some() => {
+                        return Err(err(format!("`@default {name}` is given twice")));
+                    }
+                    "default" => param.default = Some(rest.to_string()),
+                    _ if !param.values.is_empty() => return Err(err(format!("`@values {name}` is given twice"))),
+                    _ => param.values = rest.split(',').map(|value| value.trim().to_string()).collect(),
                 }
             }
             other => return Err(err(format!("unknown tag `@{other}`"))),
         }
     }
-    if let Some(param) = params.iter().find(|param| param.description.is_empty()) {
-        return Err(err(format!("parameter `{}` needs `@param {} DESCRIPTION`", param.name, param.name)));
+    for param in &params {
+        check_param(param).map_err(err)?;
     }
     Ok(Action {
+        wit_name: wit_name.clone(),
         name: wit_name.replace('-', " "),
         identifier: identifier.unwrap_or_else(|| wit_name.replace('-', "_")),
         description: tagged.description,
@@ -229,6 +292,40 @@ fn action(resolve: &Resolve, function: &Function) -> Result<Action, String> {
         read_only,
         params,
     })
+}
+
+/// A parameter's tags must agree with its type: a default only for an optional
+/// parameter, of its type and among its `@values`; `@values` only for text.
+fn check_param(param: &Param) -> Result<(), String> {
+    let name = &param.name;
+    if param.description.is_empty() {
+        return Err(format!("parameter `{name}` needs `@param {name} DESCRIPTION`"));
+    }
+    if !param.values.is_empty() {
+        if param.scalar != Scalar::String {
+            return Err(format!("`@values {name}`: only string parameters take `@values`, not {}", param.ty));
+        }
+        if let Some(empty) = param.values.iter().position(String::is_empty) {
+            return Err(format!("`@values {name}`: value {} is empty", empty + 1));
+        }
+        if let Some(twice) = param.values.iter().enumerate().find(|(i, v)| param.values[..*i].contains(v)) {
+            return Err(format!("`@values {name}`: `{}` is listed twice", twice.1));
+        }
+    }
+    if let Some(default) = &param.default {
+        let tag = format!("`@default {name} {default}`");
+        if param.required {
+            return Err(format!("{tag}: a required parameter has no default; make its type `option<{}>`", param.ty));
+        }
+        if default.is_empty() {
+            return Err(format!("{tag}: the default is empty"));
+        }
+        param.scalar.literal(default).map_err(|why| format!("{tag}: {why}"))?;
+        if !param.values.is_empty() && !param.values.contains(default) {
+            return Err(format!("{tag}: the default is not one of its `@values` {}", param.values.join(", ")));
+        }
+    }
+    Ok(())
 }
 
 fn returns_action_result(resolve: &Resolve, function: &Function) -> bool {
@@ -330,6 +427,78 @@ mod tests {
         let roles: Vec<_> = config.iter().map(|c| (c.name.as_str(), c.role)).collect();
         assert_eq!(roles, [("api", "origin"), ("login", "origin"), ("verify", "tls-verification")]);
         assert!(world(BASE).unwrap().iter().all(|c| c.role == "value"), "no tag, no capability");
+    }
+
+    #[test]
+    fn configuration_defaults_are_checked() {
+        let config =
+            world(&format!("{BASE}@origin api\n@default api https://api.example.com\n@default verify true\n")).unwrap();
+        let defaults: Vec<_> = config.iter().map(|c| (c.name.as_str(), c.default.as_deref())).collect();
+        assert_eq!(defaults, [("api", Some("https://api.example.com")), ("login", None), ("verify", Some("true"))]);
+        for (tags, why) in [
+            ("@default nothing 1\n", "there is no `@config nothing`"),
+            ("@default verify yes\n", "a boolean default is `true` or `false`"),
+            ("@origin api\n@default api api.example.com\n", "an origin's default is an http:// or https:// URL"),
+            ("@default login\n", "the default is empty"),
+            ("@default login a\n@default login b\n", "the variable has two defaults"),
+            ("@config key password optional Key\n@default key k\n", "a secret cannot have a default"),
+            ("@config n numeric optional N\n@default n many\n", "a numeric default is a number"),
+        ] {
+            let err = world(&format!("{BASE}{tags}")).err().unwrap_or_default();
+            assert!(err.contains(why), "{tags}: {err}");
+        }
+    }
+
+    /// The first action of `actions` in a package of its own.
+    fn first_action(actions: &str) -> Result<Action, String> {
+        let mut resolve = Resolve::new();
+        let source = format!(
+            "package test:probe;\ninterface actions {{\n  record action-result {{ message: string }}\n  record action-error {{ message: string }}\n{actions}\n}}\n"
+        );
+        let package = resolve.push_str("probe.wit", &source).map_err(|err| format!("{err:#}"))?;
+        let interface = resolve.packages[package].interfaces["actions"];
+        let function = resolve.interfaces[interface].functions.values().next().ok_or("no function")?;
+        action(&resolve, function)
+    }
+
+    const SEARCH: &str = "@kind investigate\n  /// @param kind Match kind\n  /// @param size Page size";
+    const SIGNATURE: &str =
+        "search: func(kind: option<string>, size: option<u32>) -> result<action-result, action-error>;";
+
+    #[test]
+    fn parameter_defaults_and_values_are_read() {
+        let action = first_action(&format!(
+            "  /// Searches.\n  /// {SEARCH}\n  /// @default kind ANY\n  /// @values kind ANY, ALL\n  /// @default size 50\n  {SIGNATURE}"
+        ))
+        .unwrap();
+        let [kind, size] = &action.params[..] else { panic!("two parameters") };
+        assert_eq!((kind.default.as_deref(), kind.values.clone()), (Some("ANY"), vec!["ANY".into(), "ALL".into()]));
+        assert_eq!((size.default.as_deref(), size.values.len(), size.scalar), (Some("50"), 0, Scalar::U32));
+    }
+
+    #[test]
+    fn wrong_parameter_tags_are_compile_errors() {
+        for (tags, why) in [
+            ("@default colour red", "`@default colour` names no parameter"),
+            ("@values colour red", "`@values colour` names no parameter"),
+            ("@default size fifty", "`@default size fifty`: `fifty` is not an integer of type u32"),
+            ("@default size -1", "`-1` is not an integer of type u32"),
+            ("@values kind ANY, ALL\n  /// @default kind SOME", "the default is not one of its `@values` ANY, ALL"),
+            ("@values size 10, 20", "only string parameters take `@values`, not u32"),
+            ("@values kind ANY, , ALL", "`@values kind`: value 2 is empty"),
+            ("@values kind ANY, ANY", "`ANY` is listed twice"),
+            ("@default kind ANY\n  /// @default kind ALL", "`@default kind` is given twice"),
+            ("@default kind", "the default is empty"),
+        ] {
+            let err = first_action(&format!("  /// {SEARCH}\n  /// {tags}\n  {SIGNATURE}")).err().unwrap_or_default();
+            assert!(err.contains(why), "{tags}: {err}");
+        }
+        let required = "  /// @kind generic\n  /// @param id The id\n  /// @default id 1\n  get: func(id: u64) -> result<action-result, action-error>;";
+        let err = first_action(required).err().unwrap_or_default();
+        assert!(err.contains("a required parameter has no default; make its type `option<u64>`"), "{err}");
+        let listed = "  /// @kind generic\n  /// @param ids The ids\n  get: func(ids: list<u64>) -> result<action-result, action-error>;";
+        let err = first_action(listed).err().unwrap_or_default();
+        assert!(err.contains("parameter `ids` is a `list<u64>`"), "{err}");
     }
 
     #[test]

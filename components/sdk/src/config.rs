@@ -26,16 +26,19 @@ pub fn flag(name: &str, default: bool) -> Result<bool, ActionError> {
     }
 }
 
-/// A positive integer configuration variable, or `default` when unset.
-pub fn positive_integer(name: &str, default: u32) -> Result<u32, ActionError> {
-    positive_integer_at_most(name, default, u32::MAX)
+/// A positive integer configuration variable. Its default, if any, is declared
+/// in the WIT (`@default NAME VALUE` on the world), where the host reads it.
+pub fn positive_integer(name: &str) -> Result<u32, ActionError> {
+    positive_integer_at_most(name, u32::MAX)
 }
 
-/// A positive integer configuration variable of at most `max`, or `default`
-/// when unset.
-pub fn positive_integer_at_most(name: &str, default: u32, max: u32) -> Result<u32, ActionError> {
-    let Some(value) = get(name) else { return Ok(default) };
-    let number = crate::validate::parse_integer(&value).filter(|n| *n > 0).and_then(|n| u32::try_from(n).ok());
+/// A positive integer configuration variable of at most `max`.
+///
+/// Hosts hand integral `numeric` values as plain digits (see
+/// `soar:connector/metadata.config-type`), so `3.0` arrives as `3` and
+/// anything else that is not digits is not an integer.
+pub fn positive_integer_at_most(name: &str, max: u32) -> Result<u32, ActionError> {
+    let number = required(name)?.parse::<u32>().ok().filter(|n| *n > 0);
     match number {
         Some(number) if number <= max => Ok(number),
         Some(_) => Err(ActionError::invalid_config(

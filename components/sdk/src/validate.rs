@@ -4,14 +4,20 @@
 use crate::ActionError;
 use std::net::IpAddr;
 
-/// Parses an integer the way users type it: `3`, ` 3 `, `3.0` (not `3.5`).
-pub fn parse_integer(text: &str) -> Option<i64> {
-    let text = text.trim();
-    if let Ok(n) = text.parse::<i64>() {
-        return Some(n);
+/// `value` must be one of `allowed` (surrounding spaces aside); returns it as
+/// listed. `connector!` checks every parameter declared with `@values` so.
+pub fn one_of(name: &str, value: &str, allowed: &[&str]) -> Result<String, ActionError> {
+    let value = value.trim();
+    match allowed.iter().find(|allowed| **allowed == value) {
+        Some(allowed) => Ok(allowed.to_string()),
+        None => Err(ActionError::invalid_parameter(
+            name,
+            format!(
+                "Please provide a valid value for the {name} parameter. Allowed values are: {}",
+                allowed.join(", ")
+            ),
+        )),
     }
-    let float = text.parse::<f64>().ok().filter(|f| f.is_finite() && f.fract() == 0.0)?;
-    (float.abs() < 9.0e15).then_some(float as i64)
 }
 
 /// `value` must be at least 1.
@@ -206,13 +212,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn integers_as_typed() {
-        assert_eq!(parse_integer("3"), Some(3));
-        assert_eq!(parse_integer(" 3.0 "), Some(3));
-        assert_eq!(parse_integer("-1"), Some(-1));
-        assert_eq!(parse_integer("3.5"), None);
-        assert_eq!(parse_integer("abc"), None);
-        assert_eq!(parse_integer("inf"), None);
+    fn allowed_values_are_exact_and_named() {
+        assert_eq!(one_of("kind", " ALL ", &["ANY", "ALL"]).unwrap(), "ALL");
+        for bad in ["any", "SOME", "ANY,ALL"] {
+            assert_eq!(
+                one_of("kind", bad, &["ANY", "ALL"]).unwrap_err().message(),
+                "Please provide a valid value for the kind parameter. Allowed values are: ANY, ALL"
+            );
+        }
     }
 
     #[test]

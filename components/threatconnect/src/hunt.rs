@@ -1,32 +1,43 @@
 //! Hunts: TQL searches for one value among indicators of one type, every page.
 
 use crate::client::ThreatConnect;
+use crate::{HuntDomain, HuntEmail, HuntFile, HuntIp, HuntUrl};
 use soar_sdk::http::Method;
 use soar_sdk::prelude::*;
 use soar_sdk::validate;
 
-/// What to hunt for.
-pub struct Hunt {
-    /// The indicator type (`Address`, `File`, ...).
-    pub indicator_type: &'static str,
-    pub value: String,
-    pub owner: Option<String>,
-    pub attribute: Option<bool>,
-    pub tag: Option<bool>,
-    pub security_label: Option<bool>,
+/// The hunt actions differ only in the parameter holding the value and in how
+/// that value is checked and typed; each becomes an `Action` running [`hunt`].
+macro_rules! hunts {
+    ($($action:ident.$value:ident => $indicator_type:ident),* $(,)?) => {$(
+        impl Action for $action {
+            fn run(self) -> ActionOutcome {
+                let indicator_type = $indicator_type(&self.$value)?;
+                let fields = [(self.security_label, "securityLabels"), (self.tag, "tags"), (self.attribute, "attributes")];
+                hunt(indicator_type, &self.$value, self.owner.as_deref(), fields)
+            }
+        }
+    )*};
 }
 
-/// Runs a hunt and returns every matching indicator, all pages merged.
-pub fn hunt(hunt: Hunt) -> ActionOutcome {
+hunts! {
+    HuntIp.ip => ip_type,
+    HuntFile.hash => file_type,
+    HuntEmail.email => email_type,
+    HuntDomain.domain => domain_type,
+    HuntUrl.url => url_type,
+}
+
+/// Runs a hunt for `value` among indicators of `indicator_type` (`Address`,
+/// `File`, ...), with the wanted extra `fields`, and returns every matching
+/// indicator, all pages merged.
+fn hunt(indicator_type: &str, value: &str, owner: Option<&str>, fields: [(bool, &str); 3]) -> ActionOutcome {
     let tc = ThreatConnect::connect()?;
     let mut request = tc.request(Method::Get, "indicators");
-    for (wanted, field) in [(hunt.security_label, "securityLabels"), (hunt.tag, "tags"), (hunt.attribute, "attributes")]
-    {
-        if wanted.unwrap_or(false) {
-            request = request.query("fields", field);
-        }
+    for (_, field) in fields.iter().filter(|(wanted, _)| *wanted) {
+        request = request.query("fields", *field);
     }
-    let request = request.query("tql", tql(hunt.indicator_type, hunt.value.trim(), hunt.owner.as_deref()));
+    let request = request.query("tql", tql(indicator_type, value.trim(), owner));
     let data = tc.all_pages(&request)?;
     let total = data.len();
     // One object, as the reference connector added the whole response; the pages
@@ -61,7 +72,7 @@ fn escape(value: &str) -> String {
     escaped
 }
 
-pub fn hunt_ip(ip: &str) -> Result<&'static str, ActionError> {
+fn ip_type(ip: &str) -> Result<&'static str, ActionError> {
     if !validate::is_ip(ip) {
         return Err(ActionError::invalid_parameter(
             "ip",
@@ -71,7 +82,7 @@ pub fn hunt_ip(ip: &str) -> Result<&'static str, ActionError> {
     Ok("Address")
 }
 
-pub fn hunt_file(hash: &str) -> Result<&'static str, ActionError> {
+fn file_type(hash: &str) -> Result<&'static str, ActionError> {
     if validate::HashKind::of(hash.trim()).is_none() {
         return Err(ActionError::invalid_parameter(
             "hash",
@@ -81,7 +92,7 @@ pub fn hunt_file(hash: &str) -> Result<&'static str, ActionError> {
     Ok("File")
 }
 
-pub fn hunt_email(email: &str) -> Result<&'static str, ActionError> {
+fn email_type(email: &str) -> Result<&'static str, ActionError> {
     if !validate::is_email(email) {
         return Err(ActionError::invalid_parameter(
             "email",
@@ -92,7 +103,7 @@ pub fn hunt_email(email: &str) -> Result<&'static str, ActionError> {
 }
 
 /// A domain is hunted among Host indicators, a URL among URL indicators.
-pub fn hunt_domain(domain: &str) -> Result<&'static str, ActionError> {
+fn domain_type(domain: &str) -> Result<&'static str, ActionError> {
     if validate::is_domain(domain) {
         Ok("Host")
     } else if validate::is_url(domain) {
@@ -105,7 +116,7 @@ pub fn hunt_domain(domain: &str) -> Result<&'static str, ActionError> {
     }
 }
 
-pub fn hunt_url(url: &str) -> Result<&'static str, ActionError> {
+fn url_type(url: &str) -> Result<&'static str, ActionError> {
     if !validate::is_url(url) {
         return Err(ActionError::invalid_parameter("url", "Parameter 'url' failed validation: it is not a URL"));
     }
@@ -160,14 +171,14 @@ mod tests {
 
     #[test]
     fn inputs_are_classified_or_rejected() {
-        assert_eq!(hunt_domain("evil.example.com").unwrap(), "Host");
-        assert_eq!(hunt_domain("http://evil.example.com/x").unwrap(), "URL");
-        assert!(hunt_domain("not a domain").is_err());
-        assert!(hunt_ip("1.2.3.4").is_ok() && hunt_ip("::1").is_ok());
+        assert_eq!(domain_type("evil.example.com").unwrap(), "Host");
+        assert_eq!(domain_type("http://evil.example.com/x").unwrap(), "URL");
+        assert!(domain_type("not a domain").is_err());
+        assert!(ip_type("1.2.3.4").is_ok() && ip_type("::1").is_ok());
         assert_eq!(
-            hunt_ip("1.2.3.256").unwrap_err().message(),
+            ip_type("1.2.3.256").unwrap_err().message(),
             "Parameter 'ip' failed validation: it is not an IPv4 or IPv6 address"
         );
-        assert!(hunt_file("d41d8cd98f00b204e9800998ecf8427e").is_ok() && hunt_file("xyz").is_err());
+        assert!(file_type("d41d8cd98f00b204e9800998ecf8427e").is_ok() && file_type("xyz").is_err());
     }
 }

@@ -22,6 +22,7 @@
 //! (no usable id, an empty summary), is skipped with a warning naming it; the
 //! rest of the page is stored.
 
+use crate::OnPoll;
 use crate::cef;
 use crate::client::{ThreatConnect, paging_error};
 use serde::{Deserialize, Serialize};
@@ -116,74 +117,76 @@ struct Tally {
     skipped: u64,
 }
 
-pub fn on_poll(poll_now: Option<bool>, container_count: Option<u32>) -> ActionOutcome {
-    let max_containers = config::positive_integer("max_containers", 100)?;
-    let interval_days = config::positive_integer_at_most("interval_days", 7, MAX_INTERVAL_DAYS)?;
-    let poll_now = poll_now.unwrap_or(false);
-    let limit = match container_count.filter(|_| poll_now) {
-        Some(count) => validate::non_zero("container_count", count.into())?,
-        None => max_containers.into(),
-    };
-    let tc = ThreatConnect::connect()?;
-    let now = dates::now();
-    // Bounded above, so these cannot overflow; checked all the same.
-    let clock = || ActionError::platform("the clock is outside the range of dates");
-    let default_start = now.checked_sub_signed(TimeDelta::days(interval_days.into())).ok_or_else(clock)?;
-    // The current second is left to the next poll: indicators may still be added to it.
-    let end = now.checked_sub_signed(TimeDelta::seconds(1)).ok_or_else(clock)?;
-    let saved: Option<Checkpoint> = if poll_now { None } else { state::get(CHECKPOINT)? };
-    let mut position = Position::of(saved, default_start);
-    let start = position.last;
+impl Action for OnPoll {
+    fn run(self) -> ActionOutcome {
+        let OnPoll { poll_now, container_count } = self;
+        let max_containers = config::positive_integer("max_containers")?;
+        let interval_days = config::positive_integer_at_most("interval_days", MAX_INTERVAL_DAYS)?;
+        let limit = match container_count.filter(|_| poll_now) {
+            Some(count) => validate::non_zero("container_count", count.into())?,
+            None => max_containers.into(),
+        };
+        let tc = ThreatConnect::connect()?;
+        let now = dates::now();
+        // Bounded above, so these cannot overflow; checked all the same.
+        let clock = || ActionError::platform("the clock is outside the range of dates");
+        let default_start = now.checked_sub_signed(TimeDelta::days(interval_days.into())).ok_or_else(clock)?;
+        // The current second is left to the next poll: indicators may still be added to it.
+        let end = now.checked_sub_signed(TimeDelta::seconds(1)).ok_or_else(clock)?;
+        let saved: Option<Checkpoint> = if poll_now { None } else { state::get(CHECKPOINT)? };
+        let mut position = Position::of(saved, default_start);
+        let start = position.last;
 
-    let window = tc.request(Method::Get, "indicators").query(
-        "tql",
-        format!(
-            "dateAdded >= \"{}\" AND dateAdded <= \"{}\"",
-            dates::format_seconds(&start),
-            dates::format_seconds(&end)
-        ),
-    );
-    let window = window.query("sorting", "dateAdded desc");
-    let (size, newest) = window_size(&tc, &window)?;
-    let mut remaining = size;
-    log::progress(&format!("{size} indicators added since {}", dates::format_seconds(&start)));
+        let window = tc.request(Method::Get, "indicators").query(
+            "tql",
+            format!(
+                "dateAdded >= \"{}\" AND dateAdded <= \"{}\"",
+                dates::format_seconds(&start),
+                dates::format_seconds(&end)
+            ),
+        );
+        let window = window.query("sorting", "dateAdded desc");
+        let (size, newest) = window_size(&tc, &window)?;
+        let mut remaining = size;
+        log::progress(&format!("{size} indicators added since {}", dates::format_seconds(&start)));
 
-    let mut tally = Tally::default();
-    // The oldest indicator of the pages ingested so far: the next (newer) page
-    // may hold nothing older.
-    let mut floor: Option<DateTime<Utc>> = None;
-    while remaining > 0 && tally.containers < limit {
-        let first = remaining.saturating_sub(PAGE);
-        let expected = remaining - first;
-        let page = tc.call(&window.clone().query("resultStart", first).query("resultLimit", expected))?;
-        let items = checked_page(&page, first, expected, size, newest, floor)?;
-        floor = items.iter().filter_map(|(_, added)| *added).max().or(floor);
-        for (indicator, added) in items.into_iter().rev() {
-            if tally.containers >= limit {
-                break;
+        let mut tally = Tally::default();
+        // The oldest indicator of the pages ingested so far: the next (newer) page
+        // may hold nothing older.
+        let mut floor: Option<DateTime<Utc>> = None;
+        while remaining > 0 && tally.containers < limit {
+            let first = remaining.saturating_sub(PAGE);
+            let expected = remaining - first;
+            let page = tc.call(&window.clone().query("resultStart", first).query("resultLimit", expected))?;
+            let items = checked_page(&page, first, expected, size, newest, floor)?;
+            floor = items.iter().filter_map(|(_, added)| *added).max().or(floor);
+            for (indicator, added) in items.into_iter().rev() {
+                if tally.containers >= limit {
+                    break;
+                }
+                ingest_one(indicator, added, (start, end), &mut position, &mut tally)?;
             }
-            ingest_one(indicator, added, (start, end), &mut position, &mut tally)?;
+            if !poll_now {
+                position.save()?;
+            }
+            remaining = first;
+            log::progress(&format!("{} new indicators ingested", tally.containers));
         }
         if !poll_now {
+            // A first poll saves one even when nothing was new: the next poll
+            // always has a start time.
             position.save()?;
         }
-        remaining = first;
-        log::progress(&format!("{} new indicators ingested", tally.containers));
+        let mut output = Output::new()
+            .summary("containers_created", tally.containers)
+            .summary("duplicates_skipped", tally.duplicates)
+            .summary("artifacts_created", tally.artifacts)
+            .summary("checkpoint", &position.last_text);
+        if tally.skipped > 0 {
+            output = output.summary("indicators_skipped", tally.skipped);
+        }
+        output.message(format!("Polling has succeeded: {} new indicators ingested", tally.containers)).into()
     }
-    if !poll_now {
-        // A first poll saves one even when nothing was new: the next poll
-        // always has a start time.
-        position.save()?;
-    }
-    let mut output = Output::new()
-        .summary("containers_created", tally.containers)
-        .summary("duplicates_skipped", tally.duplicates)
-        .summary("artifacts_created", tally.artifacts)
-        .summary("checkpoint", &position.last_text);
-    if tally.skipped > 0 {
-        output = output.summary("indicators_skipped", tally.skipped);
-    }
-    output.message(format!("Polling has succeeded: {} new indicators ingested", tally.containers)).into()
 }
 
 /// An indicator and its `dateAdded`, if it has a valid one.

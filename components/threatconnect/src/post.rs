@@ -1,54 +1,43 @@
 //! `post data`: one indicator from a value whose type is recognised.
 
+use crate::PostData;
 use crate::client::{ThreatConnect, succeeded};
 use soar_sdk::http::Method;
 use soar_sdk::prelude::*;
 use soar_sdk::validate::{self, HashKind};
 
-/// The optional fields of `post data`.
-#[derive(Default)]
-pub struct Extras {
-    pub rating: Option<f64>,
-    pub confidence: Option<u32>,
-    pub size: Option<u64>,
-    pub dns_active: Option<bool>,
-    pub whois_active: Option<bool>,
-    pub attribute_name: Option<String>,
-    pub attribute_value: Option<String>,
-    pub tag: Option<String>,
-    pub security_label: Option<String>,
-}
-
 const UNRESOLVED: &str =
     "Could not resolve primary_field parameter type. Please check provided value of primary_field parameter.";
 
-pub fn post_data(primary_field: &str, extras: Extras) -> ActionOutcome {
-    let body = indicator_body(primary_field, &extras)?;
-    let tc = ThreatConnect::connect()?;
-    let request = tc
-        .request(Method::Post, "indicators")
-        .query("fields", "securityLabels")
-        .query("fields", "tags")
-        .query("fields", "attributes")
-        .json(&body);
-    let response = tc.call(&request)?;
-    if !succeeded(&response) {
-        return Err(ActionError::vendor(None, format!("ThreatConnect did not accept the indicator: {response}")));
+impl Action for PostData {
+    fn run(self) -> ActionOutcome {
+        let body = indicator_body(&self)?;
+        let tc = ThreatConnect::connect()?;
+        let request = tc
+            .request(Method::Post, "indicators")
+            .query("fields", "securityLabels")
+            .query("fields", "tags")
+            .query("fields", "attributes")
+            .json(&body);
+        let response = tc.call(&request)?;
+        if !succeeded(&response) {
+            return Err(ActionError::vendor(None, format!("ThreatConnect did not accept the indicator: {response}")));
+        }
+        let attribute_added = body.get("attributes").is_some();
+        Output::new()
+            .data(&response)
+            .summary("attribute_added", attribute_added)
+            .summary("indicator_created/updated", true)
+            .summary("total_objects", 1)
+            .message("Data successfully posted to ThreatConnect")
+            .into()
     }
-    let attribute_added = body.get("attributes").is_some();
-    Output::new()
-        .data(&response)
-        .summary("attribute_added", attribute_added)
-        .summary("indicator_created/updated", true)
-        .summary("total_objects", 1)
-        .message("Data successfully posted to ThreatConnect")
-        .into()
 }
 
 /// The indicator to post, in the reference connector's shape.
-fn indicator_body(primary_field: &str, extras: &Extras) -> Result<Value, ActionError> {
-    let mut body = classify(primary_field)?;
-    if let Some(rating) = extras.rating {
+fn indicator_body(post: &PostData) -> Result<Value, ActionError> {
+    let mut body = classify(&post.primary_field)?;
+    if let Some(rating) = post.rating {
         if !(0.0..=5.0).contains(&rating) {
             return Err(ActionError::invalid_parameter(
                 "rating",
@@ -57,7 +46,7 @@ fn indicator_body(primary_field: &str, extras: &Extras) -> Result<Value, ActionE
         }
         body["rating"] = json!(rating);
     }
-    if let Some(confidence) = extras.confidence {
+    if let Some(confidence) = post.confidence {
         if confidence > 100 {
             return Err(ActionError::invalid_parameter(
                 "confidence",
@@ -69,13 +58,13 @@ fn indicator_body(primary_field: &str, extras: &Extras) -> Result<Value, ActionE
     match body["type"].as_str() {
         // The reference connector sends these keys, null when not given.
         Some("Host") => {
-            body["dnsActive"] = json!(extras.dns_active);
-            body["whoisActive"] = json!(extras.whois_active);
+            body["dnsActive"] = json!(post.dns_active);
+            body["whoisActive"] = json!(post.whois_active);
         }
-        Some("File") => body["size"] = json!(extras.size),
+        Some("File") => body["size"] = json!(post.size),
         _ => {}
     }
-    match (&extras.attribute_name, &extras.attribute_value) {
+    match (&post.attribute_name, &post.attribute_value) {
         (Some(name), Some(value)) => {
             body["attributes"] = json!({"data": [{"type": name, "value": value, "default": true}]});
         }
@@ -93,10 +82,10 @@ fn indicator_body(primary_field: &str, extras: &Extras) -> Result<Value, ActionE
             ));
         }
     }
-    if let Some(tag) = &extras.tag {
+    if let Some(tag) = &post.tag {
         body["tags"] = json!({"data": [{"name": tag}]});
     }
-    if let Some(label) = &extras.security_label {
+    if let Some(label) = &post.security_label {
         body["securityLabels"] = json!({"data": [{"name": label}]});
     }
     Ok(body)
@@ -158,18 +147,18 @@ mod tests {
 
     #[test]
     fn extras_follow_the_type_and_are_checked() {
-        let host = indicator_body("x.com", &Extras { dns_active: Some(true), rating: Some(0.0), ..Default::default() })
-            .unwrap();
+        let post = |primary_field: &str, extras: PostData| {
+            indicator_body(&PostData { primary_field: primary_field.into(), ..extras })
+        };
+        let host = post("x.com", PostData { dns_active: Some(true), rating: Some(0.0), ..Default::default() }).unwrap();
         assert_eq!(
             host,
             json!({"hostName": "x.com", "type": "Host", "rating": 0.0, "dnsActive": true, "whoisActive": null})
         );
-        let file = indicator_body(MD5, &Extras { tag: Some("t".into()), ..Default::default() }).unwrap();
+        let file = post(MD5, PostData { tag: Some("t".into()), ..Default::default() }).unwrap();
         assert_eq!(file, json!({"md5": MD5, "type": "File", "size": null, "tags": {"data": [{"name": "t"}]}}));
-        assert!(indicator_body(MD5, &Extras { rating: Some(5.5), ..Default::default() }).is_err());
-        assert!(indicator_body(MD5, &Extras { confidence: Some(101), ..Default::default() }).is_err());
-        assert!(
-            indicator_body(MD5, &Extras { attribute_name: Some("Description".into()), ..Default::default() }).is_err()
-        );
+        assert!(post(MD5, PostData { rating: Some(5.5), ..Default::default() }).is_err());
+        assert!(post(MD5, PostData { confidence: Some(101), ..Default::default() }).is_err());
+        assert!(post(MD5, PostData { attribute_name: Some("Description".into()), ..Default::default() }).is_err());
     }
 }

@@ -5,17 +5,14 @@
 use soar_sdk::http::{BaseUrl, Method};
 use soar_sdk::prelude::*;
 
-/// The probe.
-pub struct Probe;
-
 soar_sdk::connector! {
-    implementation: Probe,
     world: "soar:offline-probe/probe",
     wit: ["../../../wit/connector", "wit"],
 }
 
-impl Actions for Probe {
-    fn fetch(url: String) -> ActionOutcome {
+impl Action for Fetch {
+    fn run(self) -> ActionOutcome {
+        let Fetch { url } = self;
         let base = BaseUrl::parse(&url).map_err(|reason| ActionError::invalid_parameter("url", reason))?;
         let response = base.request(Method::Get, "/").send()?;
         Output::new().summary("status", response.status).into()

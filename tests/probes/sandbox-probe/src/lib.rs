@@ -5,35 +5,39 @@
 use soar_sdk::http::{BaseUrl, Method};
 use soar_sdk::prelude::*;
 
-/// The probe.
-pub struct Probe;
-
 soar_sdk::connector! {
-    implementation: Probe,
     world: "soar:sandbox-probe/probe",
     wit: ["../../../wit/connector", "wit"],
 }
 
-impl Actions for Probe {
-    fn fetch(url: String) -> ActionOutcome {
+impl Action for Fetch {
+    fn run(self) -> ActionOutcome {
+        let Fetch { url } = self;
         let (base, path) = split_url(&url)?;
         let response = base.request(Method::Get, &path).send()?;
         Output::new().summary("status", response.status).into()
     }
+}
 
-    fn spin() -> ActionOutcome {
+impl Action for Spin {
+    fn run(self) -> ActionOutcome {
         let mut counter: u64 = 0;
         loop {
             counter = std::hint::black_box(counter.wrapping_add(1));
         }
     }
+}
 
-    fn nap(millis: u64) -> ActionOutcome {
+impl Action for Nap {
+    fn run(self) -> ActionOutcome {
+        let Nap { millis } = self;
         soar_sdk::http::sleep(std::time::Duration::from_millis(millis));
         Output::new().message("woke up").into()
     }
+}
 
-    fn hog() -> ActionOutcome {
+impl Action for Hog {
+    fn run(self) -> ActionOutcome {
         let mut blocks: Vec<Vec<u8>> = Vec::new();
         loop {
             // Touch every block so it is really allocated.
@@ -41,8 +45,11 @@ impl Actions for Probe {
             std::hint::black_box(&blocks);
         }
     }
+}
 
-    fn escape(address: String) -> ActionOutcome {
+impl Action for Escape {
+    fn run(self) -> ActionOutcome {
+        let Escape { address } = self;
         let reached = json!({
             "filesystem": std::fs::read_dir("/").is_ok() || std::fs::read("/etc/passwd").is_ok(),
             "environment": std::env::vars().count() > 0,
@@ -51,8 +58,11 @@ impl Actions for Probe {
         });
         Output::new().data(reached).into()
     }
+}
 
-    fn leak(fail: Option<bool>) -> ActionOutcome {
+impl Action for Leak {
+    fn run(self) -> ActionOutcome {
+        let Leak { fail } = self;
         let secret = soar_sdk::config::get("api_key").unwrap_or_default();
         let percent: String = secret.bytes().map(|b| format!("%{b:02X}")).collect();
         let unicode: String = secret.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
@@ -68,8 +78,10 @@ impl Actions for Probe {
             .message(format!("leaked {all}"))
             .into()
     }
+}
 
-    fn crash() -> ActionOutcome {
+impl Action for Crash {
+    fn run(self) -> ActionOutcome {
         panic!("the probe crashed on purpose")
     }
 }

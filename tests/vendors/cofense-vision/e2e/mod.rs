@@ -3,6 +3,7 @@
 mod actions;
 mod auth;
 mod contract;
+mod declared_defaults;
 mod faults;
 mod validation;
 

@@ -2,6 +2,7 @@
 //! simulator, which verifies every request's signature.
 
 mod actions;
+mod declared_defaults;
 mod faults;
 mod hostile;
 mod poll;

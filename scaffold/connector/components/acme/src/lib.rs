@@ -4,17 +4,15 @@ use soar_sdk::config;
 use soar_sdk::http::Method;
 use soar_sdk::prelude::*;
 
-/// The connector.
-pub struct Acme;
-
+// One struct per action (`TestConnectivity`), its fields the action's
+// parameters, generated from the WIT; each action is its `Action::run`.
 soar_sdk::connector! {
-    implementation: Acme,
     world: "soar:acme/connector",
     wit: ["../../wit/connector", "../../wit/acme"],
 }
 
-impl Actions for Acme {
-    fn test_connectivity() -> ActionOutcome {
+impl Action for TestConnectivity {
+    fn run(self) -> ActionOutcome {
         let base = config::base_url()?;
         let api_key = config::required("api_key")?;
         let response = base.request(Method::Get, "/api/v1/status").header("X-Api-Key", api_key).send()?;
