@@ -70,7 +70,7 @@ MAN_DIR      := $(PREFIX)/share/man/man1
 COMPLETIONS_DIR := $(PREFIX)/share/bash-completion/completions
 install: components
 	@mkdir -p $(USER_TRUST) && cp $(DEV_PUBLIC) $(USER_TRUST)/dev.pub
-	@for c in $(CONNECTORS); do $(HOST) --trust $(USER_TRUST) plugin install $(TEST_PLUGINS)/$$c.wasm > /dev/null; done
+	@for c in $(CONNECTORS); do $(HOST) plugin install $(TEST_PLUGINS)/$$c.wasm --trust $(USER_TRUST) > /dev/null; done
 	@echo "connectors installed in $${SOAR_PLUGIN_DIR:-$(DATA_HOME)/soar/plugins}, signed by the development key trusted in $(USER_TRUST)"
 	@mkdir -p $(BIN_DIR) && install -m 0755 $(HOST) $(BIN_DIR)/soar-host && ln -sf soar-host $(BIN_DIR)/host
 	@mkdir -p $(MAN_DIR) $(COMPLETIONS_DIR) && $(HOST) man > $(MAN_DIR)/soar-host.1 && ln -sf soar-host.1 $(MAN_DIR)/host.1
@@ -94,7 +94,7 @@ test-tools:
 # machine: `host plugin install target/soar-connectors.tar` there.
 BUNDLE := $(TARGET_DIR)/soar-connectors.tar
 bundle: build
-	$(HOST) --plugin-dir $(TEST_PLUGINS) --trust $(TEST_TRUST) plugin export --output $(BUNDLE) --with-keys $(CONNECTORS)
+	$(HOST) plugin export --output $(BUNDLE) --with-keys $(CONNECTORS) --plugin-dir $(TEST_PLUGINS) --trust $(TEST_TRUST)
 
 # The baselines need Python's `requests`, curl, GNU time (peak memory) and
 # valgrind (instruction counts).

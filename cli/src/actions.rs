@@ -1,10 +1,11 @@
 //! `host actions`: what a connector can do, read from the component itself.
 
+use super::options::{LoadArgs, PluginDirArgs};
 use super::output::Format;
-use super::{Global, report_error};
+use super::report_error;
 use clap::Args;
 use soar_host::manifest::ParameterInfo;
-use soar_host::{Limits, Plugin, params};
+use soar_host::{Plugin, params};
 
 /// Arguments of `host actions`.
 #[derive(Args)]
@@ -18,13 +19,17 @@ pub struct ActionsArgs {
     /// The same as `--output json`
     #[arg(long, conflicts_with = "output")]
     json: bool,
+    #[command(flatten)]
+    plugins: PluginDirArgs,
+    #[command(flatten)]
+    load: LoadArgs,
 }
 
 /// Runs `host actions`; returns the exit code.
-pub async fn run(global: &Global, args: ActionsArgs) -> i32 {
+pub async fn run(args: ActionsArgs) -> i32 {
     let plugin = async {
-        let runtime = global.runtime(Limits::default())?;
-        runtime.load(&global.plugin_dir().find(&args.connector)?).await
+        let runtime = args.load.loader()?;
+        runtime.load(&args.plugins.plugins().find(&args.connector)?).await
     };
     match plugin.await {
         Ok(plugin) if args.json || args.output == Format::Json => {

@@ -1,7 +1,8 @@
 //! `host containers`: what ingestion actions saved.
 
+use super::options::DataDirArgs;
 use super::output::{self, Format};
-use super::{Global, report_error};
+use super::report_error;
 use clap::{Args, Subcommand};
 use soar_host::exit;
 use soar_host::storage::ingest::ContainerStore;
@@ -27,6 +28,8 @@ enum Command {
         /// JSON for programs, or a table for a person
         #[arg(long, value_enum, default_value = "json")]
         output: Format,
+        #[command(flatten)]
+        data: DataDirArgs,
     },
     /// Show one container with its artifacts (JSON; or a table of the artifacts)
     Show {
@@ -35,12 +38,24 @@ enum Command {
         /// JSON for programs, or the container and a table of its artifacts for a person
         #[arg(long, value_enum, default_value = "json")]
         output: Format,
+        #[command(flatten)]
+        data: DataDirArgs,
     },
     /// Export containers with their artifacts (JSON array, streamed)
     Export {
         #[command(flatten)]
         filter: Filter,
+        #[command(flatten)]
+        data: DataDirArgs,
     },
+}
+
+impl Command {
+    fn data(&self) -> &DataDirArgs {
+        match self {
+            Command::List { data, .. } | Command::Show { data, .. } | Command::Export { data, .. } => data,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -54,22 +69,23 @@ struct Filter {
 }
 
 /// Runs `host containers`; returns the exit code.
-pub fn run(global: &Global, args: ContainersArgs) -> i32 {
-    let store = match DiskStores::new(global.data_dir()).containers() {
+pub fn run(args: ContainersArgs) -> i32 {
+    let data_dir = args.command.data().data_dir();
+    let store = match DiskStores::new(data_dir.clone()).containers() {
         Ok(store) => store,
         Err(err) => {
-            report_error(&format!("cannot open the container store in {}: {err}", global.data_dir().display()));
+            report_error(&format!("cannot open the container store in {}: {err}", data_dir.display()));
             return exit::HOST;
         }
     };
     let result = match args.command {
-        Command::List { filter, limit, output } => store
+        Command::List { filter, limit, output, .. } => store
             .containers(filter.connector.as_deref(), filter.asset.as_deref(), limit)
             .map(|containers| match output {
                 Format::Json => print_json(&containers),
                 Format::Table => print!("{}", output::table(&as_rows(&containers))),
             }),
-        Command::Show { id, output } => match store.container(id) {
+        Command::Show { id, output, .. } => match store.container(id) {
             Ok(Some(container)) => store.artifacts(id).map(|artifacts| match output {
                 Format::Json => print_json(&serde_json::json!({"container": container, "artifacts": artifacts})),
                 Format::Table => {
@@ -84,7 +100,7 @@ pub fn run(global: &Global, args: ContainersArgs) -> i32 {
             }
             Err(err) => Err(err),
         },
-        Command::Export { filter } => export(store.as_ref(), &filter),
+        Command::Export { filter, .. } => export(store.as_ref(), &filter),
     };
     match result {
         Ok(()) => exit::SUCCESS,

@@ -1,14 +1,15 @@
 //! `host invoke`: run one action and print its SOAR-shaped result.
 
+use super::options::{DataDirArgs, LoadArgs, PluginDirArgs, TlsArgs};
 use super::output::{self, Format};
 use super::progress::Progress;
-use super::{Global, dirs, report_error};
+use super::{dirs, report_error};
 use clap::Args;
 use serde_json::Map;
 use soar_host::manifest::ActionKind;
 use soar_host::storage::{DiskStores, Stores};
 use soar_host::{ActionReport, Asset, Error, InvokeOptions, Limits, params};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +51,15 @@ pub struct RunOptions {
     /// How to print the result: the SOAR action result as JSON, or a table of its data for a person
     #[arg(long, value_enum, default_value = "json")]
     output: Format,
+    #[command(flatten)]
+    plugins: PluginDirArgs,
+    #[command(flatten)]
+    data: DataDirArgs,
+    #[command(flatten)]
+    load: LoadArgs,
+    // For the vendors the action reaches.
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 /// One action to run: which, of which connector, with what.
@@ -79,21 +89,21 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 }
 
 /// Runs `host invoke`; returns the exit code.
-pub async fn run(global: &Global, args: InvokeArgs) -> i32 {
+pub async fn run(args: InvokeArgs) -> i32 {
     let call = Call {
         connector: &args.connector,
         which: Which::Named(&args.action),
         given: &args.params,
         container: args.container,
     };
-    run_action(global, &call, &args.run).await
+    run_action(&call, &args.run).await
 }
 
 /// Runs one action, prints its result and returns the exit code.
-pub async fn run_action(global: &Global, call: &Call<'_>, options: &RunOptions) -> i32 {
+pub async fn run_action(call: &Call<'_>, options: &RunOptions) -> i32 {
     let echo: Map<String, serde_json::Value> =
         call.given.iter().map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str()))).collect();
-    let report = match invoke(global, call, options).await {
+    let report = match invoke(call, options).await {
         Ok(report) => report,
         Err(err) => ActionReport::from_error(&err, echo),
     };
@@ -136,15 +146,15 @@ fn report_table(report: &ActionReport) -> String {
     out
 }
 
-async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Result<ActionReport, Error> {
+async fn invoke(call: &Call<'_>, options: &RunOptions) -> Result<ActionReport, Error> {
     let limits = Limits {
         memory: options.memory.saturating_mul(1 << 20),
         time: Duration::try_from_secs_f64(options.timeout)
             .map_err(|_| Error::Host(format!("--timeout {} is not a number of seconds", options.timeout)))?,
         max_download: options.max_download.saturating_mul(1 << 20),
     };
-    let runtime = global.runtime(limits)?;
-    let plugin = runtime.load(&global.plugin_dir().find(call.connector)?).await?;
+    let runtime = options.load.runtime(limits, options.tls.settings())?;
+    let plugin = runtime.load(&options.plugins.plugins().find(call.connector)?).await?;
     let action = match call.which {
         Which::Named(name) => plugin.action(name)?,
         Which::Kind(kind) => plugin.action_of_kind(kind)?,
@@ -153,9 +163,10 @@ async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Resul
     let asset_path = options.asset.clone().unwrap_or_else(|| dirs::default_asset(&plugin.info().name));
     let asset = Arc::new(Asset::load(&asset_path, &plugin.info().configuration)?);
 
-    let mut invoke_options = InvokeOptions::new(global.data_dir());
+    let data_dir = options.data.data_dir();
+    let mut invoke_options = InvokeOptions::new(data_dir.clone());
     if let Some(id) = call.container {
-        invoke_options.container = Some(container_name(global, id)?);
+        invoke_options.container = Some(container_name(&data_dir, id)?);
     }
     let progress = Progress::new();
     let messages = progress.clone();
@@ -175,15 +186,15 @@ async fn invoke(global: &Global, call: &Call<'_>, options: &RunOptions) -> Resul
 }
 
 /// The id and name of container `id`, which must exist.
-fn container_name(global: &Global, id: u64) -> Result<(u64, String), Error> {
-    let store = DiskStores::new(global.data_dir())
+fn container_name(data_dir: &Path, id: u64) -> Result<(u64, String), Error> {
+    let store = DiskStores::new(data_dir.to_path_buf())
         .containers()
         .map_err(|err| Error::Host(format!("container store: {err}")))?;
     match store.container(id).map_err(|err| Error::Host(format!("container store: {err}")))? {
         Some(container) => Ok((id, container.name)),
         None => Err(Error::Param(soar_host::params::ParamError {
             name: "container".into(),
-            message: format!("There is no container {id} in {}", global.data_dir().display()),
+            message: format!("There is no container {id} in {}", data_dir.display()),
         })),
     }
 }

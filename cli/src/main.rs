@@ -6,16 +6,15 @@ mod actions;
 mod containers;
 mod dirs;
 mod invoke;
+mod options;
 mod output;
 mod plugin;
 mod poll;
 mod progress;
 mod signing;
 
-use clap::{Args, Parser, Subcommand};
-use soar_host::signing::TrustStore;
-use soar_host::{Runtime, RuntimeOptions, Trust, exit};
-use std::path::PathBuf;
+use clap::{Parser, Subcommand};
+use soar_host::exit;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -23,76 +22,11 @@ use tracing_subscriber::EnvFilter;
 #[derive(Parser)]
 #[command(name = "host", version, propagate_version = true)]
 struct Cli {
-    #[command(flatten)]
-    global: Global,
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// Options every subcommand takes.
-#[derive(Args)]
-pub struct Global {
-    /// Directory of installed connectors (`<name>.wasm`) [default: ~/.local/share/soar/plugins]
-    #[arg(long, env = "SOAR_PLUGIN_DIR", global = true, value_name = "DIR")]
-    plugin_dir: Option<PathBuf>,
-    /// Directory for asset state, the vault and ingested containers [default: ~/.local/share/soar]
-    #[arg(long, env = "SOAR_DATA_DIR", global = true, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// Directory for compiled connector code [default: ~/.cache/soar/compiled]
-    #[arg(long, env = "SOAR_CACHE_DIR", global = true, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Trusted public keys: a key file or a directory of them [default: ~/.config/soar/trusted-keys]
-    #[arg(long, env = "SOAR_TRUST", global = true, value_name = "PATH")]
-    trust: Option<PathBuf>,
-    /// Load connectors without checking their signatures. For developing connectors only
-    #[arg(long, env = "SOAR_ALLOW_UNSIGNED", global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", value_parser = parse_flag, action = clap::ArgAction::Set, default_value = "false")]
-    allow_unsigned: bool,
-    /// Accept signatures that cover only part of a component (wasmsign2 extensions)
-    #[arg(long, env = "SOAR_ALLOW_PARTIAL_SIGNATURES", global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", value_parser = parse_flag, action = clap::ArgAction::Set, default_value = "false")]
-    allow_partial_signatures: bool,
-    /// Trust the CA certificates in this PEM file, besides the system's, for vendors and registries
-    #[arg(long, env = "SOAR_CA_BUNDLE", global = true, value_name = "FILE")]
-    ca_bundle: Option<PathBuf>,
     /// More diagnostics on stderr (-v: info, -vv: debug)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
-}
-
-impl Global {
-    fn plugin_dir(&self) -> soar_host::PluginDir {
-        soar_host::PluginDir::new(self.plugin_dir.clone().unwrap_or_else(dirs::plugins))
-    }
-
-    fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(dirs::data)
-    }
-
-    fn trust_path(&self) -> PathBuf {
-        self.trust.clone().unwrap_or_else(dirs::trusted_keys)
-    }
-
-    fn trust_store(&self) -> Result<TrustStore, soar_host::Error> {
-        TrustStore::load(&self.trust_path())
-            .map(|store| store.allow_partial_signatures(self.allow_partial_signatures))
-            .map_err(soar_host::Error::TrustStore)
-    }
-
-    fn runtime(&self, limits: soar_host::Limits) -> Result<Runtime, soar_host::Error> {
-        let trust = if self.allow_unsigned {
-            eprintln!(
-                "WARNING: --allow-unsigned: connector signatures are NOT checked. Use this only while developing connectors."
-            );
-            Trust::AllowUnsigned
-        } else {
-            Trust::Signed(self.trust_store()?)
-        };
-        let cache_dir = Some(self.cache_dir.clone().unwrap_or_else(dirs::cache));
-        // One action per process: no instance pool (see `RuntimeOptions::instance_pool`).
-        let tls = soar_host::sandbox::outbound::TlsSettings { ca_bundle: self.ca_bundle.clone() };
-        Runtime::new(RuntimeOptions { trust, cache_dir, limits, tls, instance_pool: None, ..Default::default() })
-    }
+    #[command(subcommand)]
+    command: Command,
 }
 
 #[derive(Subcommand)]
@@ -145,7 +79,7 @@ fn run() -> i32 {
             return if err.use_stderr() { exit::INVALID_INPUT } else { exit::SUCCESS };
         }
     };
-    init_logging(cli.global.verbose);
+    init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -155,14 +89,14 @@ fn run() -> i32 {
     };
     runtime.block_on(async {
         match cli.command {
-            Command::Invoke(args) => invoke::run(&cli.global, args).await,
-            Command::Poll(args) => poll::run(&cli.global, args).await,
-            Command::Actions(args) => actions::run(&cli.global, args).await,
-            Command::Containers(args) => containers::run(&cli.global, args),
-            Command::Plugin(args) => plugin::run(&cli.global, args).await,
+            Command::Invoke(args) => invoke::run(args).await,
+            Command::Poll(args) => poll::run(args).await,
+            Command::Actions(args) => actions::run(args).await,
+            Command::Containers(args) => containers::run(args),
+            Command::Plugin(args) => plugin::run(args).await,
             Command::Keygen(args) => signing::keygen(args),
             Command::Sign(args) => signing::sign(args),
-            Command::Verify(args) => signing::verify(&cli.global, args),
+            Command::Verify(args) => signing::verify(args),
             Command::Completions { shell, name } => {
                 clap_complete::generate(
                     shell,
@@ -208,16 +142,94 @@ fn man() -> i32 {
     }
 }
 
-/// A boolean as environment variables spell it: 1/true/yes/on or 0/false/no/off.
-fn parse_flag(text: &str) -> Result<bool, String> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(format!("'{text}' is not a boolean: use 1, true or yes, or 0, false or no")),
-    }
-}
-
 /// Prints `error: <message>` on stderr.
 pub fn report_error(message: &str) {
     eprintln!("error: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::{CommandFactory, Parser};
+    use std::collections::BTreeMap;
+
+    /// The options of every command that runs an action.
+    const RUN: &str = "asset timeout memory max-download compact output";
+    /// The options of every command that loads connectors.
+    const LOAD: &str = "cache-dir trust allow-partial-signatures allow-unsigned";
+    /// Every command and the options it takes (besides `--help`, `--version`
+    /// and the global `-v`): an option is placed on a command deliberately.
+    const OPTIONS: &[(&str, &[&str])] = &[
+        ("invoke", &["param container", RUN, "plugin-dir data-dir ca-bundle", LOAD]),
+        ("poll", &["poll-now container-count", RUN, "plugin-dir data-dir ca-bundle", LOAD]),
+        ("actions", &["output json plugin-dir", LOAD]),
+        ("containers list", &["connector asset limit output data-dir"]),
+        ("containers show", &["output data-dir"]),
+        ("containers export", &["connector asset data-dir"]),
+        ("plugin install", &["replace insecure-registry ca-bundle plugin-dir", LOAD]),
+        ("plugin list", &["plugin-dir", LOAD]),
+        ("plugin remove", &["plugin-dir"]),
+        ("plugin push", &["insecure-registry ca-bundle", LOAD]),
+        ("plugin sync", &["lock replace insecure-registry ca-bundle plugin-dir", LOAD]),
+        ("plugin export", &["output with-keys plugin-dir", LOAD]),
+        ("keygen", &["secret-key public-key"]),
+        ("sign", &["secret-key public-key output"]),
+        ("verify", &["public-key trust allow-partial-signatures"]),
+        ("completions", &["name"]),
+        ("man", &[]),
+    ];
+
+    /// The commands that run something (no subcommands of their own), by
+    /// their path, with their long options.
+    fn leaves(command: &clap::Command, path: &str, found: &mut BTreeMap<String, Vec<String>>) {
+        if command.has_subcommands() {
+            for sub in command.get_subcommands().filter(|sub| sub.get_name() != "help") {
+                let path = format!("{path} {}", sub.get_name()).trim().to_string();
+                leaves(sub, &path, found);
+            }
+            return;
+        }
+        let mut options: Vec<String> = command
+            .get_arguments()
+            .filter_map(|arg| arg.get_long())
+            .filter(|long| !["help", "version", "verbose"].contains(long))
+            .map(str::to_string)
+            .collect();
+        options.sort();
+        found.insert(path.to_string(), options);
+    }
+
+    #[test]
+    fn each_command_takes_exactly_the_options_that_change_what_it_does() {
+        let mut command = Cli::command();
+        command.build();
+        let mut found = BTreeMap::new();
+        leaves(&command, "", &mut found);
+        let expected: BTreeMap<String, Vec<String>> = OPTIONS
+            .iter()
+            .map(|(path, groups)| {
+                let mut options: Vec<String> =
+                    groups.iter().flat_map(|group| group.split_whitespace()).map(str::to_string).collect();
+                options.sort();
+                (path.to_string(), options)
+            })
+            .collect();
+        assert_eq!(found.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "the commands");
+        for (path, options) in &expected {
+            assert_eq!(&found[path], options, "the options of `host {path}`");
+        }
+    }
+
+    #[test]
+    fn verbose_is_taken_everywhere_and_nothing_else_before_the_command() {
+        let parse =
+            |args: &[&str]| Cli::try_parse_from([&["host"], args].concat()).map(|_| ()).map_err(|err| err.kind());
+        assert_eq!(parse(&["man", "-vv"]), Ok(()));
+        assert_eq!(parse(&["-v", "containers", "list"]), Ok(()));
+        let unknown = Err(clap::error::ErrorKind::UnknownArgument);
+        assert_eq!(parse(&["--trust", "keys", "plugin", "list"]), unknown);
+        assert_eq!(parse(&["plugin", "--plugin-dir", "plugins", "list"]), unknown);
+        assert_eq!(parse(&["containers", "list", "--trust", "keys"]), unknown);
+        assert_eq!(parse(&["keygen", "-k", "a", "-K", "b", "--cache-dir", "c"]), unknown);
+    }
 }

@@ -2,11 +2,12 @@
 //! there: from files, registries (`oci://`) and offline bundles, pinned by a
 //! lock file.
 
-use super::{Global, report_error};
+use super::options::{LoadArgs, PluginDirArgs, TlsArgs};
+use super::report_error;
 use clap::{Args, Subcommand};
 use soar_host::distribution::lock::{self, LockFile};
 use soar_host::distribution::{self, Credentials, Installer, OciReference, Registry, RegistryOptions, Source};
-use soar_host::{Error, Limits, Plugin, exit};
+use soar_host::{Error, Plugin, PluginDir, Runtime, RuntimeOptions, exit};
 use std::path::PathBuf;
 
 /// Arguments of `host plugin`.
@@ -27,13 +28,24 @@ enum Command {
         replace: bool,
         #[command(flatten)]
         registry: RegistryArgs,
+        #[command(flatten)]
+        plugins: PluginDirArgs,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// List installed connectors: name, version, digest, signers, source (JSON)
-    List,
+    List {
+        #[command(flatten)]
+        plugins: PluginDirArgs,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
     /// Remove an installed connector
     Remove {
         /// The connector's name
         name: String,
+        #[command(flatten)]
+        plugins: PluginDirArgs,
     },
     /// Push a signed component to a registry as a wasm OCI artifact; prints the manifest digest
     Push {
@@ -43,6 +55,8 @@ enum Command {
         reference: String,
         #[command(flatten)]
         registry: RegistryArgs,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Install exactly what a lock file records (each connector pinned by its digests)
     Sync {
@@ -54,6 +68,10 @@ enum Command {
         replace: bool,
         #[command(flatten)]
         registry: RegistryArgs,
+        #[command(flatten)]
+        plugins: PluginDirArgs,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Write installed connectors into an offline bundle (an OCI image layout in a tar file)
     Export {
@@ -66,6 +84,10 @@ enum Command {
         /// The connectors
         #[arg(required = true)]
         names: Vec<String>,
+        #[command(flatten)]
+        plugins: PluginDirArgs,
+        #[command(flatten)]
+        load: LoadArgs,
     },
 }
 
@@ -77,17 +99,25 @@ struct RegistryArgs {
     /// Allow plain HTTP when the registry does not answer over HTTPS (loopback registries always may)
     #[arg(long)]
     insecure_registry: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 /// Runs `host plugin`; returns the exit code.
-pub async fn run(global: &Global, args: PluginArgs) -> i32 {
+pub async fn run(args: PluginArgs) -> i32 {
     let result = match args.command {
-        Command::Install { source, replace, registry } => install(global, &source, replace, &registry).await,
-        Command::List => list(global).await,
-        Command::Remove { name } => remove(global, &name),
-        Command::Push { file, reference, registry } => push(global, file, &reference, &registry).await,
-        Command::Sync { lock, replace, registry } => sync(global, lock, replace, &registry).await,
-        Command::Export { output, with_keys, names } => export(global, output, with_keys, &names).await,
+        Command::Install { source, replace, registry, plugins, load } => {
+            install(&load, &plugins.plugins(), &source, replace, &registry).await
+        }
+        Command::List { plugins, load } => list(&load, &plugins.plugins()).await,
+        Command::Remove { name, plugins } => remove(&plugins.plugins(), &name),
+        Command::Push { file, reference, registry, load } => push(&load, file, &reference, &registry).await,
+        Command::Sync { lock, replace, registry, plugins, load } => {
+            sync(&load, &plugins.plugins(), lock, replace, &registry).await
+        }
+        Command::Export { output, with_keys, names, plugins, load } => {
+            export(&load, &plugins.plugins(), output, with_keys, &names).await
+        }
     };
     match result {
         Ok(()) => exit::SUCCESS,
@@ -98,7 +128,7 @@ pub async fn run(global: &Global, args: PluginArgs) -> i32 {
     }
 }
 
-fn registry(global: &Global, args: &RegistryArgs) -> Result<Registry, Error> {
+fn registry(args: &RegistryArgs) -> Result<Registry, Error> {
     let username = std::env::var("SOAR_REGISTRY_USERNAME").ok().filter(|value| !value.is_empty());
     let password = std::env::var("SOAR_REGISTRY_PASSWORD").ok().filter(|value| !value.is_empty());
     let credentials = match (username, password) {
@@ -108,7 +138,7 @@ fn registry(global: &Global, args: &RegistryArgs) -> Result<Registry, Error> {
     };
     Registry::new(RegistryOptions {
         insecure: args.insecure_registry,
-        ca_bundle: global.ca_bundle.clone(),
+        ca_bundle: args.tls.settings().ca_bundle,
         credentials,
     })
 }
@@ -119,11 +149,16 @@ fn print(value: &impl serde::Serialize) {
 
 /// A file or a registry reference installs one connector and prints it; a
 /// bundle prints the list of what it installed.
-async fn install(global: &Global, source: &str, replace: bool, args: &RegistryArgs) -> Result<(), Error> {
+async fn install(
+    load: &LoadArgs,
+    plugins: &PluginDir,
+    source: &str,
+    replace: bool,
+    args: &RegistryArgs,
+) -> Result<(), Error> {
     let source = Source::parse(source)?;
-    let runtime = global.runtime(Limits::default())?;
-    let plugins = global.plugin_dir();
-    let installed = Installer::new(&runtime, &plugins).install(&source, &registry(global, args)?, replace).await?;
+    let runtime = load.loader()?;
+    let installed = Installer::new(&runtime, plugins).install(&source, &registry(args)?, replace).await?;
     match (&source, installed.as_slice()) {
         (Source::Bundle(_), _) => print(&installed),
         (_, [one]) => print(one),
@@ -145,10 +180,9 @@ fn summary(plugin: &Plugin, locked: Option<&lock::Locked>) -> serde_json::Value 
     })
 }
 
-async fn list(global: &Global) -> Result<(), Error> {
-    let runtime = global.runtime(Limits::default())?;
-    let plugins = global.plugin_dir();
-    let lock = Installer::new(&runtime, &plugins).lock()?;
+async fn list(load: &LoadArgs, plugins: &PluginDir) -> Result<(), Error> {
+    let runtime = load.loader()?;
+    let lock = Installer::new(&runtime, plugins).lock()?;
     let mut listed = Vec::new();
     for name in plugins.names() {
         let Some(path) = plugins.path_of(&name) else { continue };
@@ -166,36 +200,46 @@ async fn list(global: &Global) -> Result<(), Error> {
     Ok(())
 }
 
-fn remove(global: &Global, name: &str) -> Result<(), Error> {
-    let runtime = global.runtime(Limits::default())?;
-    let plugins = global.plugin_dir();
-    let path = Installer::new(&runtime, &plugins).remove(name)?;
+fn remove(plugins: &PluginDir, name: &str) -> Result<(), Error> {
+    // Removing loads nothing: the runtime trusts no key and caches nothing.
+    let runtime = Runtime::new(RuntimeOptions { instance_pool: None, ..Default::default() })?;
+    let path = Installer::new(&runtime, plugins).remove(name)?;
     println!("{}", serde_json::json!({"removed": name, "path": path}));
     Ok(())
 }
 
-async fn push(global: &Global, file: PathBuf, reference: &str, args: &RegistryArgs) -> Result<(), Error> {
+async fn push(load: &LoadArgs, file: PathBuf, reference: &str, args: &RegistryArgs) -> Result<(), Error> {
     let reference: OciReference = reference.parse()?;
-    let registry = registry(global, args)?;
-    let runtime = global.runtime(Limits::default())?;
+    let registry = registry(args)?;
+    let runtime = load.loader()?;
     print(&distribution::push(&runtime, &registry, &file, &reference).await?);
     Ok(())
 }
 
-async fn sync(global: &Global, lock: Option<PathBuf>, replace: bool, args: &RegistryArgs) -> Result<(), Error> {
-    let plugins = global.plugin_dir();
+async fn sync(
+    load: &LoadArgs,
+    plugins: &PluginDir,
+    lock: Option<PathBuf>,
+    replace: bool,
+    args: &RegistryArgs,
+) -> Result<(), Error> {
     let lock = lock.unwrap_or_else(|| plugins.path().join(lock::FILE_NAME));
     let wanted = LockFile::load(&lock)?;
-    let registry = registry(global, args)?;
-    let runtime = global.runtime(Limits::default())?;
-    print(&Installer::new(&runtime, &plugins).sync(&wanted, &registry, replace).await?);
+    let registry = registry(args)?;
+    let runtime = load.loader()?;
+    print(&Installer::new(&runtime, plugins).sync(&wanted, &registry, replace).await?);
     Ok(())
 }
 
-async fn export(global: &Global, output: PathBuf, with_keys: bool, names: &[String]) -> Result<(), Error> {
-    let runtime = global.runtime(Limits::default())?;
-    let plugins = global.plugin_dir();
-    let connectors = distribution::export(&runtime, &plugins, names, with_keys, &output).await?;
+async fn export(
+    load: &LoadArgs,
+    plugins: &PluginDir,
+    output: PathBuf,
+    with_keys: bool,
+    names: &[String],
+) -> Result<(), Error> {
+    let runtime = load.loader()?;
+    let connectors = distribution::export(&runtime, plugins, names, with_keys, &output).await?;
     print(&serde_json::json!({"bundle": output, "connectors": connectors}));
     Ok(())
 }

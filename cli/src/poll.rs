@@ -1,6 +1,5 @@
 //! `host poll`: run a connector's ingestion action (`on poll`).
 
-use super::Global;
 use super::invoke::{Call, RunOptions, Which, run_action};
 use clap::Args;
 use soar_host::manifest::ActionKind;
@@ -21,7 +20,7 @@ pub struct PollArgs {
 }
 
 /// Runs `host poll`; returns the exit code.
-pub async fn run(global: &Global, args: PollArgs) -> i32 {
+pub async fn run(args: PollArgs) -> i32 {
     let mut params = Vec::new();
     if args.poll_now {
         params.push(("poll_now".to_string(), "true".to_string()));
@@ -31,5 +30,5 @@ pub async fn run(global: &Global, args: PollArgs) -> i32 {
     }
     let call =
         Call { connector: &args.connector, which: Which::Kind(ActionKind::Ingest), given: &params, container: None };
-    run_action(global, &call, &args.run).await
+    run_action(&call, &args.run).await
 }

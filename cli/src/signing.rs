@@ -1,6 +1,7 @@
 //! `host keygen`, `host sign`, `host verify`: wasmsign2-format signatures.
 
-use super::{Global, report_error};
+use super::options::TrustArgs;
+use super::report_error;
 use clap::Args;
 use soar_host::exit;
 use soar_host::signing::{self, TrustStore};
@@ -43,6 +44,8 @@ pub struct VerifyArgs {
     /// Check against this public key instead of the trusted keys (repeatable)
     #[arg(short = 'K', long = "public-key", value_name = "FILE")]
     public_keys: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
 }
 
 /// Runs `host keygen`; returns the exit code. Both keys are written, or
@@ -121,9 +124,9 @@ pub fn sign(args: SignArgs) -> i32 {
 }
 
 /// Runs `host verify`; returns the exit code.
-pub fn verify(global: &Global, args: VerifyArgs) -> i32 {
+pub fn verify(args: VerifyArgs) -> i32 {
     let store = if args.public_keys.is_empty() {
-        global.trust_store().map_err(|err| err.to_string())
+        args.trust.trust_store().map_err(|err| err.to_string())
     } else {
         let mut store = TrustStore::empty();
         args.public_keys

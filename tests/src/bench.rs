@@ -84,8 +84,9 @@ pub fn measure_memory(command: &std::process::Command) -> std::io::Result<Measur
 pub fn host_command(data: &std::path::Path, cache: &std::path::Path) -> std::process::Command {
     use crate::harness::{host_binary, plugin_dir, trust_dir};
     let mut host = std::process::Command::new(host_binary());
-    host.arg("--plugin-dir").arg(plugin_dir()).arg("--trust").arg(trust_dir());
-    host.arg("--data-dir").arg(data).arg("--cache-dir").arg(cache);
+    // In the environment: each command reads those of them it takes.
+    host.env("SOAR_PLUGIN_DIR", plugin_dir()).env("SOAR_TRUST", trust_dir());
+    host.env("SOAR_DATA_DIR", data).env("SOAR_CACHE_DIR", cache);
     host.env_remove("RUST_BACKTRACE");
     host
 }

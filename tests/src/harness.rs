@@ -166,20 +166,20 @@ impl HostEnv {
         path
     }
 
-    /// A `host` command with this environment's directories.
+    /// A `host` command with this environment's directories. They are given
+    /// in the environment, which every command that takes one of them reads
+    /// and the others ignore; an option after the subcommand overrides them.
     pub fn command(&self) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(host_binary());
         command
-            .arg("--plugin-dir")
-            .arg(&self.plugin_dir)
-            .arg("--data-dir")
-            .arg(self.data_dir())
-            .arg("--cache-dir")
-            .arg(&self.cache_dir)
-            .arg("--trust")
-            .arg(&self.trust_dir)
+            .env("SOAR_PLUGIN_DIR", &self.plugin_dir)
+            .env("SOAR_DATA_DIR", self.data_dir())
+            .env("SOAR_CACHE_DIR", &self.cache_dir)
+            .env("SOAR_TRUST", &self.trust_dir)
             .env_remove("SOAR_ASSET")
             .env_remove("SOAR_ALLOW_UNSIGNED")
+            .env_remove("SOAR_ALLOW_PARTIAL_SIGNATURES")
+            .env_remove("SOAR_CA_BUNDLE")
             // No registry credentials of the developer's reach the tests.
             .env_remove("SOAR_REGISTRY_USERNAME")
             .env_remove("SOAR_REGISTRY_PASSWORD")

@@ -21,7 +21,7 @@ impl Demo {
         let shown: Vec<String> =
             args.iter().map(|a| if a.contains([' ', '<', '>']) { format!("'{a}'") } else { a.to_string() }).collect();
         println!("$ host {}", shown.join(" "));
-        match Command::new(&self.host).arg("--data-dir").arg(&self.data_dir).args(args).output() {
+        match Command::new(&self.host).env("SOAR_DATA_DIR", &self.data_dir).args(args).output() {
             Ok(output) => {
                 print!("{}", String::from_utf8_lossy(&output.stdout));
                 eprint!("{}", String::from_utf8_lossy(&output.stderr));

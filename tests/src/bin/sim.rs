@@ -29,7 +29,7 @@ struct Args {
     #[arg(long, default_value = "target/sim")]
     asset_dir: PathBuf,
     /// Serve HTTPS with a certificate signed by a CA generated at start; its
-    /// certificate is written to `<asset-dir>/sim-ca.pem` for `host --ca-bundle`
+    /// certificate is written to `<asset-dir>/sim-ca.pem` for `host invoke --ca-bundle`
     #[arg(long)]
     https: bool,
 }
@@ -42,7 +42,10 @@ async fn main() -> anyhow::Result<()> {
         let ca = TestCa::new("soar simulators CA");
         let bundle = args.asset_dir.join("sim-ca.pem");
         ca.write_pem(&bundle)?;
-        println!("HTTPS: trust the simulators with `host --ca-bundle {}` (or SOAR_CA_BUNDLE)", bundle.display());
+        println!(
+            "HTTPS: trust the simulators with `host invoke ... --ca-bundle {}` (or SOAR_CA_BUNDLE)",
+            bundle.display()
+        );
         Transport::Https(ca.server_config())
     } else {
         Transport::Http

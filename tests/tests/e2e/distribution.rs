@@ -420,7 +420,7 @@ async fn https_registries_are_verified_against_the_system_roots_and_the_ca_bundl
     assert!(untrusted.stderr.contains("certificate"), "the error says why: {}", untrusted.stderr);
     push(&publisher, &component("cofense.wasm"), &reference, &["--ca-bundle", path_str(&bundle)]).await;
     let operator = Machine::new();
-    let run = operator.host(&["--ca-bundle", path_str(&bundle), "plugin", "install", &reference]).await;
+    let run = operator.host(&["plugin", "install", &reference, "--ca-bundle", path_str(&bundle)]).await;
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(operator.installed("cofense").unwrap(), signed("cofense"));
 }

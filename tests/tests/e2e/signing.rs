@@ -148,7 +148,7 @@ async fn an_altered_signature_section_is_refused() {
 #[tokio::test]
 async fn allow_unsigned_loads_anything_and_says_so() {
     let sandbox = Sandbox::with(&unsigned());
-    let run = sandbox.run(&["--allow-unsigned", "actions", "cofense"]).await;
+    let run = sandbox.run(&["actions", "cofense", "--allow-unsigned"]).await;
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stderr.contains("WARNING: --allow-unsigned"), "{}", run.stderr);
     assert!(run.stderr.contains("signature checks are OFF"), "{}", run.stderr);

@@ -78,7 +78,7 @@ async fn a_vendor_certified_by_an_internal_ca_is_accepted_with_the_ca_bundle() {
 
     let asset_arg = asset.to_str().unwrap();
     let args =
-        ["--ca-bundle", bundle.to_str().unwrap(), "invoke", "cofense", "list-searchable-headers", "--asset", asset_arg];
+        ["invoke", "cofense", "list-searchable-headers", "--asset", asset_arg, "--ca-bundle", bundle.to_str().unwrap()];
     env.run(&args).await.success();
     let output = env
         .command()
@@ -94,13 +94,13 @@ async fn a_vendor_certified_by_an_internal_ca_is_accepted_with_the_ca_bundle() {
     std::fs::write(&empty, "not a certificate\n").unwrap();
     let run = env
         .run(&[
-            "--ca-bundle",
-            empty.to_str().unwrap(),
             "invoke",
             "cofense",
             "list-searchable-headers",
             "--asset",
             asset_arg,
+            "--ca-bundle",
+            empty.to_str().unwrap(),
         ])
         .await;
     assert!(run.code != 0 && run.stdout.contains("CA bundle"), "{run:#?}");

@@ -165,7 +165,7 @@ async fn a_signature_cut_back_at_a_delimiter_is_refused_unless_partial_ones_are_
     let run = env.run(&["verify", shortened.to_str().unwrap()]).await;
     assert_eq!(run.code, exit::CONNECTOR, "{run:#?}");
     assert!(run.stderr.contains("covers only part of it"), "{}", run.stderr);
-    let run = env.run(&["--allow-partial-signatures", "verify", shortened.to_str().unwrap()]).await;
+    let run = env.run(&["verify", shortened.to_str().unwrap(), "--allow-partial-signatures"]).await;
     assert_eq!(run.code, 0, "{run:#?}");
 }
 
