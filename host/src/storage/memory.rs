@@ -64,28 +64,14 @@ struct MemoryState {
     key: (String, String),
 }
 
-impl MemoryState {
-    fn update(&self, change: impl FnOnce(&mut Map<String, Value>)) -> io::Result<()> {
-        change(locked(&self.shared.states).entry(self.key.clone()).or_default());
-        Ok(())
-    }
-}
-
 impl StateStore for MemoryState {
     fn load(&self) -> io::Result<Map<String, Value>> {
         Ok(locked(&self.shared.states).get(&self.key).cloned().unwrap_or_default())
     }
 
-    fn set(&self, key: &str, value: Value) -> io::Result<()> {
-        self.update(|state| {
-            state.insert(key.to_string(), value);
-        })
-    }
-
-    fn remove(&self, key: &str) -> io::Result<()> {
-        self.update(|state| {
-            state.remove(key);
-        })
+    fn update(&self, change: &mut dyn FnMut(&mut Map<String, Value>)) -> io::Result<()> {
+        change(locked(&self.shared.states).entry(self.key.clone()).or_default());
+        Ok(())
     }
 
     fn location(&self) -> String {

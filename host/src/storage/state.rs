@@ -34,11 +34,26 @@ pub trait StateStore: Send + Sync {
         Ok(self.load()?.remove(key))
     }
 
+    /// Applies `change` to the state as one atomic read-modify-write: no other
+    /// writer's change is lost, and a reader sees the state before or after.
+    fn update(&self, change: &mut dyn FnMut(&mut Map<String, Value>)) -> io::Result<()>;
+
     /// Stores `value` under `key`.
-    fn set(&self, key: &str, value: Value) -> io::Result<()>;
+    fn set(&self, key: &str, value: Value) -> io::Result<()> {
+        let mut value = Some(value);
+        self.update(&mut |state| {
+            if let Some(value) = value.take() {
+                state.insert(key.to_string(), value);
+            }
+        })
+    }
 
     /// Removes `key` (nothing happens if it is not there).
-    fn remove(&self, key: &str) -> io::Result<()>;
+    fn remove(&self, key: &str) -> io::Result<()> {
+        self.update(&mut |state| {
+            state.remove(key);
+        })
+    }
 
     /// Where the state lives, as messages name it (a path for the disk).
     fn location(&self) -> String;
@@ -70,13 +85,6 @@ impl DiskState {
         &self.path
     }
 
-    fn update(&self, change: impl FnOnce(&mut Map<String, Value>)) -> io::Result<()> {
-        let _lock = Lock::exclusive(&self.path)?;
-        let mut state = self.read()?;
-        change(&mut state);
-        write_atomic(&self.path, &serde_json::to_vec_pretty(&state)?)
-    }
-
     fn read(&self) -> io::Result<Map<String, Value>> {
         match std::fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
@@ -103,16 +111,11 @@ impl StateStore for DiskState {
         self.read()
     }
 
-    fn set(&self, key: &str, value: Value) -> io::Result<()> {
-        self.update(|state| {
-            state.insert(key.to_string(), value);
-        })
-    }
-
-    fn remove(&self, key: &str) -> io::Result<()> {
-        self.update(|state| {
-            state.remove(key);
-        })
+    fn update(&self, change: &mut dyn FnMut(&mut Map<String, Value>)) -> io::Result<()> {
+        let _lock = Lock::exclusive(&self.path)?;
+        let mut state = self.read()?;
+        change(&mut state);
+        write_atomic(&self.path, &serde_json::to_vec_pretty(&state)?)
     }
 
     fn location(&self) -> String {
