@@ -67,9 +67,11 @@ impl Simulator {
             .arg(dir)
             .stdout(Stdio::piped())
             .spawn()?;
-        let stdout = child.stdout.take().expect("piped");
-        let first = std::io::BufReader::new(stdout).lines().next().transpose()?.unwrap_or_default();
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+        let first = lines.next().transpose()?.unwrap_or_default();
         anyhow::ensure!(first.contains("simulator at"), "the simulator did not start: {first}");
+        // The rest of what it prints is read too: a closed pipe would stop it.
+        std::thread::spawn(move || lines.for_each(drop));
         Ok(Self(child))
     }
 }
