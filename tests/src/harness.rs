@@ -195,6 +195,23 @@ impl HostEnv {
         Run::from_output(output)
     }
 
+    /// `host keygen` into `dir` (`<name>.key` and `<name>.pub`); panics unless
+    /// it succeeds. Returns the secret and public key files.
+    pub async fn keygen(&self, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let (secret, public) = (dir.join(format!("{name}.key")), dir.join(format!("{name}.pub")));
+        let run = self.run(&["keygen", "--secret-key", path_str(&secret), "--public-key", path_str(&public)]).await;
+        assert_eq!(run.code, 0, "{run:#?}");
+        (secret, public)
+    }
+
+    /// `host sign input --secret-key secret --public-key public --output output`;
+    /// panics unless it succeeds.
+    pub async fn sign(&self, input: &Path, secret: &Path, public: &Path, output: &Path) {
+        let args = ["sign", path_str(input), "-k", path_str(secret), "-K", path_str(public), "-o", path_str(output)];
+        let run = self.run(&args).await;
+        assert_eq!(run.code, 0, "{run:#?}");
+    }
+
     /// Runs `host invoke <connector> <action> --asset <asset> --param ...`.
     pub async fn invoke(&self, connector: &str, action: &str, asset: &Path, params: &[(&str, &str)]) -> Run {
         let mut args =
@@ -212,6 +229,10 @@ impl Default for HostEnv {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
 }
 
 /// Writes an asset file readable by its owner only (it holds a secret).

@@ -131,25 +131,10 @@ async fn a_new_connector_adds_only_its_directories_builds_and_runs() {
     std::fs::create_dir_all(&plugins).unwrap();
     std::fs::create_dir_all(&trust).unwrap();
     let env = HostEnv::with_plugins(plugins.clone()).with_trust(&trust);
-    let secret = keys.path().join("dev.key");
-    let public = trust.join("dev.pub");
-    let keygen =
-        env.run(&["keygen", "--secret-key", secret.to_str().unwrap(), "--public-key", public.to_str().unwrap()]).await;
-    assert_eq!(keygen.code, 0, "{keygen:#?}");
+    let (secret, public) = env.keygen(keys.path(), "dev").await;
+    std::fs::copy(&public, trust.join("dev.pub")).unwrap();
     let signed = plugins.join("widgets.wasm");
-    let sign = env
-        .run(&[
-            "sign",
-            component.to_str().unwrap(),
-            "--secret-key",
-            secret.to_str().unwrap(),
-            "--public-key",
-            public.to_str().unwrap(),
-            "--output",
-            signed.to_str().unwrap(),
-        ])
-        .await;
-    assert_eq!(sign.code, 0, "{sign:#?}");
+    env.sign(&component, &secret, &public, &signed).await;
 
     let described = env.run(&["actions", "widgets", "--json"]).await;
     assert_eq!(described.code, 0, "{described:#?}");

@@ -167,10 +167,7 @@ async fn a_changed_file_never_reuses_compiled_code() {
 }
 
 async fn keygen(env: &HostEnv, dir: &Path) -> (PathBuf, PathBuf) {
-    let (secret, public) = (dir.join("publisher.key"), dir.join("publisher.pub"));
-    let run =
-        env.run(&["keygen", "--secret-key", secret.to_str().unwrap(), "--public-key", public.to_str().unwrap()]).await;
-    assert_eq!(run.code, 0, "{run:#?}");
+    let (secret, public) = env.keygen(dir, "publisher").await;
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
     let again =
@@ -189,19 +186,7 @@ async fn host_signatures_and_the_wasmsign2_library_agree() {
     let input = dir.path().join("in.wasm");
     let output = dir.path().join("out.wasm");
     std::fs::write(&input, unsigned()).unwrap();
-    let run = env
-        .run(&[
-            "sign",
-            input.to_str().unwrap(),
-            "-k",
-            secret.to_str().unwrap(),
-            "-K",
-            public.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ])
-        .await;
-    assert_eq!(run.code, 0, "{run:#?}");
+    env.sign(&input, &secret, &public, &output).await;
     let key = PublicKey::from_file(&public).unwrap();
     key.verify(&mut std::fs::File::open(&output).unwrap(), None).expect("the library verifies host's signature");
 
