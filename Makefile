@@ -12,6 +12,9 @@ CARGO        ?= cargo
 CARGO_FLAGS  ?= --locked
 TARGET_DIR   := target
 WASM_OUT     := $(TARGET_DIR)/wasm32-wasip2/component
+# The components as shipped, before signing: cargo's output shrunk by wasm-opt.
+COMPONENTS_OUT := $(TARGET_DIR)/components
+SHRINK       := $(TARGET_DIR)/release/shrink-component
 TEST_PLUGINS := $(TARGET_DIR)/plugins
 HOST         := $(TARGET_DIR)/release/host
 CONFIG_HOME  := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)
@@ -34,7 +37,7 @@ CONNECTORS   := $(foreach vendor,$(VENDORS),$(call lib_name,components/$(vendor)
 PROBES       := $(foreach dir,$(PROBE_DIRS),$(call lib_name,$(dir)))
 GUEST_CRATES := $(foreach crate,$(VENDORS) $(notdir $(PROBE_DIRS)),-p $(crate))
 
-.PHONY: all setup build host dev-key components install run test test-tools bench fuzz lint sim bundle new-connector clean
+.PHONY: all setup build host dev-key wasm-opt components install run test test-tools bench fuzz lint sim bundle new-connector clean
 
 all: build
 
@@ -52,12 +55,21 @@ dev-key: host
 		$(HOST) keygen --secret-key $(DEV_SECRET) --public-key $(DEV_PUBLIC); }
 	@mkdir -p $(TEST_TRUST) && cp $(DEV_PUBLIC) $(TEST_TRUST)/dev.pub
 
-# Builds the components and signs them with the development key into target/plugins.
-components: setup dev-key
+# Binaryen's wasm-opt, which shrinks the components' core modules (tools/shrink).
+wasm-opt:
+	@command -v wasm-opt > /dev/null || apt-get install -y -q binaryen || \
+		{ apt-get update -q && apt-get install -y -q binaryen; }
+
+# Builds the components, shrinks them into target/components (again only when
+# cargo rebuilt one) and signs them with the development key into target/plugins.
+components: setup dev-key wasm-opt
 	$(CARGO) build $(CARGO_FLAGS) --target wasm32-wasip2 --profile component $(GUEST_CRATES)
-	@mkdir -p $(TEST_PLUGINS)
+	@mkdir -p $(TEST_PLUGINS) $(COMPONENTS_OUT)
 	@for c in $(CONNECTORS) $(PROBES); do \
-		$(HOST) sign $(WASM_OUT)/$$c.wasm --secret-key $(DEV_SECRET) --public-key $(DEV_PUBLIC) --output $(TEST_PLUGINS)/$$c.wasm; \
+		test $(COMPONENTS_OUT)/$$c.wasm -nt $(WASM_OUT)/$$c.wasm || \
+			$(SHRINK) $(WASM_OUT)/$$c.wasm $(COMPONENTS_OUT)/$$c.wasm || exit 1; \
+		$(HOST) sign $(COMPONENTS_OUT)/$$c.wasm --secret-key $(DEV_SECRET) --public-key $(DEV_PUBLIC) \
+			--output $(TEST_PLUGINS)/$$c.wasm || exit 1; \
 	done
 
 # Trusts the development key locally, installs the connectors into the default

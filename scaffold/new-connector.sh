@@ -43,7 +43,9 @@ mv "$staging/components/$name" components/
 mv "$staging/tests/vendors/$name" tests/vendors/
 
 # The workspace has a new member: record it in the lock file (no other change).
-${CARGO:-cargo} metadata --offline --format-version 1 > /dev/null
+# `fetch` for this machine's target needs only crates the build already has
+# (`metadata` would want every platform's, Android's and Windows' included).
+${CARGO:-cargo} fetch --offline --quiet --target "$(rustc -vV | sed -n 's/^host: //p')"
 
 echo "created the $type connector:"
 find "wit/$name" "components/$name" "tests/vendors/$name" -type f | sort | sed 's/^/  /'

@@ -55,6 +55,14 @@ pub fn component(name: &str) -> PathBuf {
     path
 }
 
+/// A component as built, before signing (`cofense.wasm`): what `make build`
+/// leaves in `target/components` and signs into [`plugin_dir`].
+pub fn unsigned_component(name: &str) -> PathBuf {
+    let path = workspace().join("target/components").join(name);
+    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
+    path
+}
+
 /// A validation rule to check: (action, parameters, the parameter at fault, the
 /// message or its beginning).
 pub type Rejection = (&'static str, Vec<(&'static str, &'static str)>, &'static str, &'static str);

@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use serde_json::Value;
 use soar_host::exit;
-use soar_tests::harness::{HostEnv, Run, component, trust_dir, workspace};
+use soar_tests::harness::{HostEnv, Run, component, trust_dir, unsigned_component};
 use soar_tests::registry::{RegistryConfig, RegistryServer};
 use soar_tests::tls::TestCa;
 use std::path::{Path, PathBuf};
@@ -90,7 +90,7 @@ async fn push(machine: &Machine, file: &Path, reference: &str, extra: &[&str]) -
 /// A copy of the unsigned cofense build, as someone without the key has it.
 fn unsigned_cofense(dir: &Path) -> PathBuf {
     let path = dir.join("cofense-unsigned.wasm");
-    std::fs::copy(workspace().join("target/wasm32-wasip2/component/cofense.wasm"), &path).unwrap();
+    std::fs::copy(unsigned_component("cofense.wasm"), &path).unwrap();
     path
 }
 

@@ -3,7 +3,7 @@
 //! interchangeable with the wasmsign2 library; installing, listing, removing.
 
 use soar_host::exit;
-use soar_tests::harness::{HostEnv, component, trust_dir, workspace};
+use soar_tests::harness::{HostEnv, component, trust_dir, unsigned_component};
 use std::path::{Path, PathBuf};
 use wasmparser::{Parser, Payload};
 use wasmsign2::{KeyPair, PublicKey};
@@ -47,7 +47,7 @@ fn signed() -> Vec<u8> {
 }
 
 fn unsigned() -> Vec<u8> {
-    std::fs::read(workspace().join("target/wasm32-wasip2/component/cofense.wasm")).unwrap()
+    std::fs::read(unsigned_component("cofense.wasm")).unwrap()
 }
 
 /// Loading `bytes` is refused before compilation with a message containing `reason`.

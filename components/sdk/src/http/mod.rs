@@ -229,11 +229,14 @@ impl Request {
                 return Ok(response);
             }
             log::warn(&format!(
-                "{} {} answered {}; retrying in {:.1} s (attempt {} of {})",
+                "{} {} answered {}; retrying in {}.{} s (attempt {} of {})",
                 self.method.as_str(),
                 self.path,
                 response.status,
-                delay.as_secs_f64(),
+                // Tenths by integer arithmetic: formatting a float would bring
+                // the float formatting tables into every component.
+                delay.as_secs(),
+                delay.subsec_millis() / 100,
                 attempt + 1,
                 self.retry.max_retries + 1
             ));

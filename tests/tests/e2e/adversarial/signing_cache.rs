@@ -2,13 +2,13 @@
 //! the cache, the trust store or the component file was tampered with.
 
 use soar_host::exit;
-use soar_tests::harness::{HostEnv, component, trust_dir, workspace};
+use soar_tests::harness::{HostEnv, component, trust_dir, unsigned_component};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use wasmsign2::{KeyPair, Module};
 
 fn unsigned(name: &str) -> Vec<u8> {
-    std::fs::read(workspace().join("target/wasm32-wasip2/component").join(name)).unwrap()
+    std::fs::read(unsigned_component(name)).unwrap()
 }
 
 /// A plugin directory with the signed cofense and threatconnect components, and

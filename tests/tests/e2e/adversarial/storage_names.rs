@@ -206,11 +206,7 @@ async fn keygen_and_sign_with_relative_paths_succeed_and_write_both_keys() {
     let output = run(&["keygen", "--secret-key", "publisher.key", "--public-key", "publisher.pub"]).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(dir.path().join("publisher.key").is_file() && dir.path().join("publisher.pub").is_file());
-    std::fs::copy(
-        soar_tests::harness::workspace().join("target/wasm32-wasip2/component/cofense.wasm"),
-        dir.path().join("c.wasm"),
-    )
-    .unwrap();
+    std::fs::copy(soar_tests::harness::unsigned_component("cofense.wasm"), dir.path().join("c.wasm")).unwrap();
     let output = run(&["sign", "c.wasm", "-k", "publisher.key", "-K", "publisher.pub", "-o", "signed.wasm"]).await;
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let output = run(&["verify", "signed.wasm", "--public-key", "publisher.pub"]).await;
