@@ -118,7 +118,7 @@ impl Action for DownloadLogs {
 
 /// `message_2023-01-06_06:49:00.536505.zip`: the reference connector's names (UTC).
 fn timestamped(prefix: &str, extension: &str) -> String {
-    format!("{prefix}_{}.{extension}", soar_sdk::dates::now().format("%Y-%m-%d_%H:%M:%S%.6f"))
+    format!("{prefix}_{}.{extension}", soar_sdk::dates::format_stamp(&soar_sdk::dates::now()))
 }
 
 impl Action for GetMessageAttachment {

@@ -123,19 +123,85 @@ fn action_function(action: &Action) -> TokenStream {
     }
 }
 
+/// The body of `describe`: the connector's description as constant tables,
+/// turned into the WIT records by one loop per table. Building each record in
+/// straight-line code instead would cost a few hundred bytes of code per
+/// parameter, the largest single function of a connector.
 fn describe(model: &Model) -> TokenStream {
     let Model { name, product, description, actions_interface, .. } = model;
     let config = model.config.iter().map(config);
     let actions = model.actions.iter().map(action);
     quote! {
+        struct ConfigRow {
+            name: &'static str,
+            description: &'static str,
+            type_: ConfigType,
+            required: bool,
+            role: ConfigRole,
+            default: Option<&'static str>,
+        }
+        struct ActionRow {
+            name: &'static str,
+            identifier: &'static str,
+            description: &'static str,
+            kind: ActionKind,
+            read_only: bool,
+            parameters: &'static [ParamRow],
+        }
+        struct ParamRow {
+            name: &'static str,
+            description: &'static str,
+            type_: &'static str,
+            required: bool,
+            contains: &'static [&'static str],
+            default: Option<&'static str>,
+            values: &'static [&'static str],
+        }
+        const CONFIGURATION: &[ConfigRow] = &[#(#config),*];
+        const ACTIONS: &[ActionRow] = &[#(#actions),*];
+        fn texts(texts: &[&str]) -> Vec<String> {
+            texts.iter().map(|text| text.to_string()).collect()
+        }
         ConnectorInfo {
             name: #name.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: #description.into(),
             product: #product.into(),
             actions_interface: #actions_interface.into(),
-            configuration: vec![#(#config),*],
-            actions: vec![#(#actions),*],
+            configuration: CONFIGURATION
+                .iter()
+                .map(|config| ConfigInfo {
+                    name: config.name.into(),
+                    description: config.description.into(),
+                    type_: config.type_,
+                    required: config.required,
+                    role: config.role,
+                    default: config.default.map(Into::into),
+                })
+                .collect(),
+            actions: ACTIONS
+                .iter()
+                .map(|action| ActionInfo {
+                    name: action.name.into(),
+                    identifier: action.identifier.into(),
+                    description: action.description.into(),
+                    kind: action.kind,
+                    read_only: action.read_only,
+                    parameters: action
+                        .parameters
+                        .iter()
+                        .map(|param| ParameterInfo {
+                            name: param.name.into(),
+                            description: param.description.into(),
+                            type_: param.type_.into(),
+                            required: param.required,
+                            contains: texts(param.contains),
+                            default: param.default.map(Into::into),
+                            values: texts(param.values),
+                        })
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -144,9 +210,9 @@ fn config(config: &Config) -> TokenStream {
     let Config { name, description, ty, required, role, default } = config;
     let (ty, role, default) = (variant(ty), variant(role), optional_text(default));
     quote! {
-        ConfigInfo {
-            name: #name.into(),
-            description: #description.into(),
+        ConfigRow {
+            name: #name,
+            description: #description,
             type_: ConfigType::#ty,
             required: #required,
             role: ConfigRole::#role,
@@ -160,13 +226,13 @@ fn action(action: &Action) -> TokenStream {
     let kind = variant(kind);
     let params = params.iter().map(param);
     quote! {
-        ActionInfo {
-            name: #name.into(),
-            identifier: #identifier.into(),
-            description: #description.into(),
+        ActionRow {
+            name: #name,
+            identifier: #identifier,
+            description: #description,
             kind: ActionKind::#kind,
             read_only: #read_only,
-            parameters: vec![#(#params),*],
+            parameters: &[#(#params),*],
         }
     }
 }
@@ -175,21 +241,21 @@ fn param(param: &Param) -> TokenStream {
     let Param { name, description, ty, required, contains, default, values, .. } = param;
     let default = optional_text(default);
     quote! {
-        ParameterInfo {
-            name: #name.into(),
-            description: #description.into(),
-            type_: #ty.into(),
+        ParamRow {
+            name: #name,
+            description: #description,
+            type_: #ty,
             required: #required,
-            contains: vec![#(#contains.into()),*],
+            contains: &[#(#contains),*],
             default: #default,
-            values: vec![#(#values.into()),*],
+            values: &[#(#values),*],
         }
     }
 }
 
 fn optional_text(text: &Option<String>) -> TokenStream {
     match text {
-        Some(text) => quote!(Some(#text.into())),
+        Some(text) => quote!(Some(#text)),
         None => quote!(None),
     }
 }

@@ -69,12 +69,39 @@ pub fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
 
 /// Formats as `2022-04-17T14:05:44.000000Z` (six fractional digits).
 pub fn format_micros(date: &DateTime<Utc>) -> String {
-    date.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    format!("{}.{:06}Z", format_fields(date, 'T'), micros(date))
 }
 
 /// Formats as `2022-04-17T14:05:44Z`.
 pub fn format_seconds(date: &DateTime<Utc>) -> String {
-    date.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    format!("{}Z", format_fields(date, 'T'))
+}
+
+/// Formats as `2022-04-17_14:05:44.000000`, for file names.
+pub fn format_stamp(date: &DateTime<Utc>) -> String {
+    format!("{}.{:06}", format_fields(date, '_'), micros(date))
+}
+
+/// `2022-04-17` `separator` `14:05:44`. Written from the fields rather than with
+/// `DateTime::format`, whose run-time interpreter of `%` layouts is the largest
+/// part of chrono in a component.
+fn format_fields(date: &DateTime<Utc>, separator: char) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}{separator}{:02}:{:02}:{:02}",
+        date.year(),
+        date.month(),
+        date.day(),
+        date.hour(),
+        date.minute(),
+        date.second()
+    )
+}
+
+/// The microseconds within the second (a leap second's included).
+fn micros(date: &DateTime<Utc>) -> u32 {
+    use chrono::Timelike;
+    date.nanosecond() % 1_000_000_000 / 1_000
 }
 
 /// Splits a trailing `Z`, `UTC`, `GMT` or `±HH:MM`/`±HHMM` offset from a date-time.
@@ -144,6 +171,21 @@ mod tests {
         assert_eq!(micros("2022-12-22T12:27:29.768"), "2022-12-22T12:27:29.768000Z");
         assert_eq!(micros("March 1, 2021"), "2021-03-01T00:00:00.000000Z");
         assert_eq!(micros("2080-05-15"), "2080-05-15T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn formats_have_fixed_widths() {
+        let date = parse_utc("2022-04-07T04:05:06.000789Z").unwrap();
+        assert_eq!(format_micros(&date), "2022-04-07T04:05:06.000789Z");
+        assert_eq!(format_seconds(&date), "2022-04-07T04:05:06Z");
+        assert_eq!(format_stamp(&date), "2022-04-07_04:05:06.000789");
+        let early = parse_utc("0999-01-02").unwrap();
+        assert_eq!(format_seconds(&early), "0999-01-02T00:00:00Z");
+        // What chrono's `%` layouts give, for dates across the range users type.
+        for text in ["1970-01-01", "2000-02-29T23:59:59.999999Z", "2080-05-15 01:02:03", "9999-12-31T23:59:59Z"] {
+            let date = parse_utc(text).unwrap();
+            assert_eq!(format_micros(&date), date.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(), "{text}");
+        }
     }
 
     #[test]

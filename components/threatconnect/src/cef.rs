@@ -173,10 +173,11 @@ fn truthy(value: &Value) -> Option<&Value> {
     }
 }
 
-/// A rating as the reference connector wrote it (`str(3.0)` → `3.0`).
+/// A rating as the reference connector wrote it (`str(3.0)` → `3.0`). JSON's
+/// own float form (shortest, with `.0` when whole) is Python's for ratings, and
+/// it spares the component Rust's float formatting.
 fn number_text(value: &Value) -> String {
-    match value.as_f64() {
-        Some(n) if n.fract() == 0.0 => format!("{n:.1}"),
+    match value.as_f64().and_then(serde_json::Number::from_f64) {
         Some(n) => n.to_string(),
         None => value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string()),
     }
@@ -185,6 +186,13 @@ fn number_text(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ratings_are_written_as_python_writes_them() {
+        for (rating, text) in [(json!(3.0), "3.0"), (json!(4.5), "4.5"), (json!(0.25), "0.25"), (json!("2"), "2")] {
+            assert_eq!(number_text(&rating), text, "{rating}");
+        }
+    }
 
     fn artifact_of(kind: &str, summary: &str) -> (String, Value, Value) {
         let indicator = json!({"id": 7, "type": kind, "summary": summary, "dateAdded": "2024-01-02T03:04:05Z",
