@@ -12,6 +12,9 @@ wasmtime::component::bindgen!({
         default: trappable,
     },
     exports: { default: async },
+    // A connector's description is kept beside its compiled code, in the form
+    // the component returned it, in the compile cache.
+    additional_derives: [serde::Serialize, serde::Deserialize],
     with: {
         "wasi:io": wasmtime_wasi_io::bindings::wasi::io,
         "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,

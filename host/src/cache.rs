@@ -26,6 +26,11 @@
 //! What it does not protect against: this user (or root), who can change the
 //! host binary itself anyway. wasmtime also refuses entries compiled by another
 //! engine version or configuration.
+//!
+//! The index also keeps what the component said of itself (its `describe`
+//! export, as the JSON of the record it returned), recorded after the first
+//! load, so that a later one need not instantiate the component to ask again. It
+//! is trusted as the compiled code is, and bound to the same component digest.
 
 use crate::storage::fs::{current_uid, parent_of, private_dir, staged, sync_dir, writable_by_others};
 use serde::{Deserialize, Serialize};
@@ -44,6 +49,17 @@ pub struct CompileCache {
 struct Index {
     component_sha256: String,
     identity: Identity,
+    /// The component's description (JSON), once it has been asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+}
+
+/// A cache entry vouched for by its index: the open compiled code, and the
+/// component's description if it was recorded.
+#[derive(Debug)]
+pub struct Entry {
+    pub file: File,
+    pub description: Option<String>,
 }
 
 /// The identity of a file on disk, as `fstat` reports it.
@@ -96,14 +112,10 @@ impl CompileCache {
 
     /// The entry for `key` if it is the file this host wrote for the component
     /// whose SHA-256 is `component_sha256`, opened and ready to map.
-    pub fn open_entry(&self, key: &str, component_sha256: &str) -> Result<Option<File>, String> {
+    pub fn open_entry(&self, key: &str, component_sha256: &str) -> Result<Option<Entry>, String> {
         let (entry, index) = self.paths(key);
-        let index: Index = match std::fs::read(&index) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|_| "its index is unreadable".to_string())?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return if entry.exists() { Err("it has no index".into()) } else { Ok(None) };
-            }
-            Err(err) => return Err(format!("cannot read its index: {err}")),
+        let Some(index) = read_index(&index)? else {
+            return if entry.exists() { Err("it has no index".into()) } else { Ok(None) };
         };
         let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(&entry) {
             Ok(file) => file,
@@ -117,7 +129,7 @@ impl CompileCache {
         if index.component_sha256 != component_sha256 || index.identity != Identity::of(&meta) {
             return Err("it is not the file this host compiled for this component".into());
         }
-        Ok(Some(file))
+        Ok(Some(Entry { file, description: index.description }))
     }
 
     /// Stores `compiled` as the entry for `key`, with its index.
@@ -126,11 +138,38 @@ impl CompileCache {
         staged(&entry, compiled, 0o600)?.persist(&entry).map_err(|err| err.error)?;
         // Taken after the rename, which may change the change time.
         let identity = Identity::of(&std::fs::symlink_metadata(&entry)?);
-        let record = Index { component_sha256: component_sha256.to_string(), identity };
-        let staged_index = staged(&index, &serde_json::to_vec(&record)?, 0o600)?;
-        staged_index.persist(&index).map_err(|err| err.error)?;
+        let record = Index { component_sha256: component_sha256.to_string(), identity, description: None };
+        write_index(&index, &record)?;
         sync_dir(parent_of(&entry))
     }
+
+    /// Records the description of the component whose SHA-256 is
+    /// `component_sha256` in the index of entry `key` (which must be that
+    /// component's).
+    pub fn describe(&self, key: &str, component_sha256: &str, description: &str) -> Result<(), String> {
+        let (_, path) = self.paths(key);
+        let mut index = read_index(&path)?.ok_or("the entry has no index")?;
+        if index.component_sha256 != component_sha256 {
+            return Err("the entry is another component's".into());
+        }
+        index.description = Some(description.to_string());
+        write_index(&path, &index).map_err(|err| format!("cannot write its index: {err}"))
+    }
+}
+
+/// The index at `path`; `None` if there is none.
+fn read_index(path: &Path) -> Result<Option<Index>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|_| "its index is unreadable".to_string()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(format!("cannot read its index: {err}")),
+    }
+}
+
+/// Replaces the index at `path` with `index`, atomically.
+fn write_index(path: &Path, index: &Index) -> std::io::Result<()> {
+    staged(path, &serde_json::to_vec(index)?, 0o600)?.persist(path).map_err(|err| err.error)?;
+    Ok(())
 }
 
 /// Every directory above `dir` must be owned by this user or root and not
@@ -173,6 +212,23 @@ mod tests {
         std::fs::copy(&entry, dir.path().join("copy")).unwrap();
         std::fs::rename(dir.path().join("copy"), &entry).unwrap();
         assert!(cache.open_entry("k", "aa").unwrap_err().contains("not the file this host compiled"));
+    }
+
+    #[test]
+    fn a_description_is_kept_with_its_components_entry_only() {
+        let dir = private_tempdir();
+        let cache = CompileCache::open(dir.path()).unwrap();
+        cache.store("k", "aa", b"code").unwrap();
+        assert_eq!(cache.open_entry("k", "aa").unwrap().unwrap().description, None);
+        cache.describe("k", "aa", r#"{"name":"x"}"#).unwrap();
+        assert_eq!(cache.open_entry("k", "aa").unwrap().unwrap().description.as_deref(), Some(r#"{"name":"x"}"#));
+        assert!(cache.describe("k", "bb", "{}").unwrap_err().contains("another component's"));
+        assert!(cache.describe("missing", "aa", "{}").is_err());
+        // Compiling again (another engine's code, say) starts without one.
+        cache.store("k", "aa", b"code").unwrap();
+        assert_eq!(cache.open_entry("k", "aa").unwrap().unwrap().description, None);
+        let mode = std::fs::metadata(cache.paths("k").1).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

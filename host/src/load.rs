@@ -3,13 +3,14 @@
 //! described and checked against their exports; by path, or by name, shared.
 
 use crate::bindings::Connector;
+use crate::bindings::exports::soar::connector::metadata as wit;
 use crate::context::{ActionContext, Capabilities};
 use crate::error::Error;
 use crate::manifest::ConnectorInfo;
 use crate::names::check_connector_name;
 use crate::params::ParamSignature;
 use crate::plugin::{Action, FileStamp, Loaded, Plugin, PluginDir};
-use crate::runtime::{Runtime, Trust};
+use crate::runtime::{Compiled, Runtime, Trust};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
@@ -57,9 +58,9 @@ impl Runtime {
         let read_error = |source| Error::ReadPlugin { path: path.to_path_buf(), source };
         if let Trust::Signed(store) = &self.trust
             && let Some((signers, digest)) = store.verify_file(file)
-            && let Some(component) = self.cached(&digest)
+            && let Some(compiled) = self.cached(&digest)
         {
-            return self.ready(component, digest, signers, path).await;
+            return self.ready(compiled, digest, signers, path).await;
         }
         use std::io::{Read, Seek};
         file.rewind().map_err(read_error)?;
@@ -84,15 +85,16 @@ impl Runtime {
             }
         };
         let digest = hex::encode(Sha256::digest(bytes));
-        let component = self.compile(bytes, &digest)?;
-        self.ready(component, digest, signers, path).await
+        let compiled = self.compile(bytes, &digest)?;
+        self.ready(compiled, digest, signers, path).await
     }
 
-    /// Links `component` (verified, with SHA-256 `digest`), asks it to describe
-    /// itself, and checks its actions against their exports.
+    /// Links the compiled component (verified, with SHA-256 `digest`), asks it
+    /// to describe itself unless the cache kept its description, and checks its
+    /// actions against their exports.
     async fn ready(
         &self,
-        component: wasmtime::component::Component,
+        Compiled { component, description }: Compiled,
         digest: String,
         signers: Vec<crate::signing::TrustedKey>,
         path: &Path,
@@ -102,7 +104,18 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(|err| Error::Link { path: path.to_path_buf(), message: format!("{err:#}") })?;
 
-        let info = describe(self, &pre, path).await?;
+        // What was kept is checked below exactly as a fresh answer would be.
+        let kept = description.and_then(|json| serde_json::from_str::<wit::ConnectorInfo>(&json).ok());
+        let info: ConnectorInfo = match kept {
+            Some(info) => info.into(),
+            None => {
+                let info = describe(self, &pre, path).await?;
+                if let Ok(json) = serde_json::to_string(&info) {
+                    self.remember_description(&digest, &json);
+                }
+                info.into()
+            }
+        };
         let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
         // The name becomes file and directory names (plugin, state): it must be one
         // safe path component.
@@ -150,7 +163,11 @@ impl Runtime {
 }
 
 /// Calls the component's `describe` export in a store that grants nothing.
-async fn describe(runtime: &Runtime, pre: &InstancePre<ActionContext>, path: &Path) -> Result<ConnectorInfo, Error> {
+async fn describe(
+    runtime: &Runtime,
+    pre: &InstancePre<ActionContext>,
+    path: &Path,
+) -> Result<wit::ConnectorInfo, Error> {
     let _slot = runtime.slot().await?;
     let mut store = runtime.new_store(Capabilities::inert("describe"));
     let bad_plugin = |message: String| Error::BadPlugin { path: path.to_path_buf(), message };
@@ -163,5 +180,5 @@ async fn describe(runtime: &Runtime, pre: &InstancePre<ActionContext>, path: &Pa
         .call_describe(&mut store)
         .await
         .map_err(|err| bad_plugin(format!("its describe export failed: {err:#}")))?;
-    Ok(info.into())
+    Ok(info)
 }

@@ -1,7 +1,7 @@
 //! The engine: one `Engine` and `Linker` per process, epoch-based interruption,
 //! the pooling allocator, and compiled code cached on disk.
 
-use crate::cache::CompileCache;
+use crate::cache::{CompileCache, Entry};
 use crate::context::{ActionContext, Capabilities};
 use crate::error::Error;
 use crate::sandbox::Limits;
@@ -66,6 +66,13 @@ impl Default for RuntimeOptions {
             queueing: Queueing::default(),
         }
     }
+}
+
+/// A component's compiled code, and its description (JSON of what its
+/// `describe` export returned) when the compile cache kept one.
+pub(crate) struct Compiled {
+    pub component: Component,
+    pub description: Option<String>,
 }
 
 /// The engine and linker shared by every plugin and action.
@@ -190,11 +197,11 @@ impl Runtime {
     /// The code compiled earlier for the component whose SHA-256 is `digest`,
     /// with the same engine settings, from a cache this host can trust (see
     /// [`crate::cache`]); `None` without a cache or an entry.
-    pub(crate) fn cached(&self, digest: &str) -> Option<Component> {
+    pub(crate) fn cached(&self, digest: &str) -> Option<Compiled> {
         let cache = self.cache.as_ref()?;
         let key = self.cache_key(digest);
         match cache.open_entry(&key, digest) {
-            Ok(Some(file)) => {
+            Ok(Some(Entry { file, description })) => {
                 // The open file is mapped through its descriptor, not its name, so
                 // what was checked is what is loaded.
                 let by_descriptor = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
@@ -205,7 +212,7 @@ impl Runtime {
                 // `crate::cache`); wasmtime checks the engine's version and
                 // settings again.
                 match unsafe { Component::deserialize_file(&self.engine, &by_descriptor) } {
-                    Ok(component) => return Some(component),
+                    Ok(component) => return Some(Compiled { component, description }),
                     Err(err) => tracing::warn!("ignoring unusable compile cache entry {key}: {err:#}"),
                 }
             }
@@ -221,9 +228,9 @@ impl Runtime {
     /// Compiles `bytes` (whose SHA-256 is `digest`, and whose signature was
     /// verified), or takes the code compiled earlier for them ([`Runtime::cached`]),
     /// and caches what it compiles.
-    pub(crate) fn compile(&self, bytes: &[u8], digest: &str) -> Result<Component, Error> {
-        if let Some(component) = self.cached(digest) {
-            return Ok(component);
+    pub(crate) fn compile(&self, bytes: &[u8], digest: &str) -> Result<Compiled, Error> {
+        if let Some(compiled) = self.cached(digest) {
+            return Ok(compiled);
         }
         let component = Component::new(&self.engine, bytes).map_err(Error::compile)?;
         if let Some(cache) = &self.cache
@@ -234,7 +241,17 @@ impl Runtime {
         {
             tracing::warn!("could not cache compiled code in {}: {err:#}", cache.dir().display());
         }
-        Ok(component)
+        Ok(Compiled { component, description: None })
+    }
+
+    /// Records, beside its cached code, the description (JSON) of the component
+    /// whose SHA-256 is `digest`, for the next load to use instead of asking it.
+    pub(crate) fn remember_description(&self, digest: &str, description: &str) {
+        if let Some(cache) = &self.cache
+            && let Err(reason) = cache.describe(&self.cache_key(digest), digest, description)
+        {
+            tracing::debug!("not keeping the description of {digest} in the compile cache: {reason}");
+        }
     }
 
     fn cache_key(&self, digest: &str) -> String {

@@ -56,6 +56,40 @@ async fn compiled_code_planted_under_another_components_name_is_never_run() {
     assert_eq!(run.json["name"], "cofense", "{run:#?}");
 }
 
+/// A connector's description is kept with its compiled code, so the next load
+/// does not instantiate the component to ask again; a kept description that
+/// cannot be read is asked for again and kept anew.
+#[tokio::test]
+async fn the_description_kept_with_the_compiled_code_is_what_the_next_load_uses() {
+    let cache = tempfile::tempdir().unwrap();
+    let (env, _plugins) = with_cache(cache.path());
+    let fresh = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!(fresh.code, 0, "{fresh:#?}");
+    let index_path = entries(cache.path(), "index").remove(0);
+    let read_index = || -> serde_json::Value { serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap() };
+    let kept = |index: &serde_json::Value| -> serde_json::Value {
+        serde_json::from_str(index["description"].as_str().expect("a description is kept")).unwrap()
+    };
+    let mut index = read_index();
+    assert_eq!(kept(&index)["name"], "cofense");
+    assert_eq!(env.run(&["actions", "cofense", "--json"]).await.json, fresh.json);
+
+    // Marked, the kept description shows: it was not asked for again.
+    let mut marked = kept(&index);
+    marked["description"] = "kept beside the code".into();
+    index["description"] = marked.to_string().into();
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    let run = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!(run.json["description"], "kept beside the code", "{run:#?}");
+
+    // Unreadable, it is asked for again, and the answer is kept.
+    index["description"] = "{not json".into();
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    let run = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!(run.json, fresh.json, "{run:#?}");
+    assert_eq!(kept(&read_index())["description"], fresh.json["description"]);
+}
+
 /// With its code cached, a component is verified in chunks as it is read: a
 /// byte changed anywhere (here past the first chunk, and in the last byte) is
 /// a refusal, not the cached code of the original.
