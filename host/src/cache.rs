@@ -14,9 +14,10 @@
 //!   compiles in memory and writes nothing there;
 //! * the entry is a regular file (not a symlink) owned by this user, mode 0600;
 //! * the entry is the very file this host wrote when it compiled the component:
-//!   at compile time a private index beside it records the component's SHA-256
-//!   (computed over the bytes whose signature was just verified) and the file's
-//!   identity (device, inode, size, modification and change times). The entry is
+//!   at compile time a private index beside it records the component's identity
+//!   (`signing::identity`, computed over the bytes whose signature was just
+//!   verified) and the file's identity (device, inode, size, modification and
+//!   change times). The entry is
 //!   opened once; that open file's identity must match the index, and it is that
 //!   open file that is mapped (through `/proc/self/fd`), so it cannot be swapped
 //!   between the check and the load. A file copied, moved or renamed into place,
@@ -29,8 +30,10 @@
 //!
 //! The index also keeps what the component said of itself (its `describe`
 //! export, as the JSON of the record it returned), recorded after the first
-//! load, so that a later one need not instantiate the component to ask again. It
-//! is trusted as the compiled code is, and bound to the same component digest.
+//! load, so that a later one need not instantiate the component to ask again,
+//! and the SHA-256 of the component file, so that a later load need not hash
+//! the file a second time. Both are trusted as the compiled code is, and bound
+//! to the same component identity.
 
 use crate::storage::fs::{current_uid, parent_of, private_dir, staged, sync_dir, writable_by_others};
 use serde::{Deserialize, Serialize};
@@ -47,6 +50,7 @@ pub struct CompileCache {
 /// What the index records about the entry it vouches for.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 struct Index {
+    component_identity: String,
     component_sha256: String,
     identity: Identity,
     /// The component's description (JSON), once it has been asked for.
@@ -54,11 +58,12 @@ struct Index {
     description: Option<String>,
 }
 
-/// A cache entry vouched for by its index: the open compiled code, and the
-/// component's description if it was recorded.
+/// A cache entry vouched for by its index: the open compiled code, the
+/// SHA-256 of the component file, and its description if it was recorded.
 #[derive(Debug)]
 pub struct Entry {
     pub file: File,
+    pub component_sha256: String,
     pub description: Option<String>,
 }
 
@@ -111,8 +116,8 @@ impl CompileCache {
     }
 
     /// The entry for `key` if it is the file this host wrote for the component
-    /// whose SHA-256 is `component_sha256`, opened and ready to map.
-    pub fn open_entry(&self, key: &str, component_sha256: &str) -> Result<Option<Entry>, String> {
+    /// whose identity is `component_identity`, opened and ready to map.
+    pub fn open_entry(&self, key: &str, component_identity: &str) -> Result<Option<Entry>, String> {
         let (entry, index) = self.paths(key);
         let Some(index) = read_index(&index)? else {
             return if entry.exists() { Err("it has no index".into()) } else { Ok(None) };
@@ -126,30 +131,42 @@ impl CompileCache {
         if !meta.is_file() || meta.uid() != current_uid() || meta.mode() & 0o077 != 0 {
             return Err("it is not a private file of this user".into());
         }
-        if index.component_sha256 != component_sha256 || index.identity != Identity::of(&meta) {
+        if index.component_identity != component_identity || index.identity != Identity::of(&meta) {
             return Err("it is not the file this host compiled for this component".into());
         }
-        Ok(Some(Entry { file, description: index.description }))
+        Ok(Some(Entry { file, component_sha256: index.component_sha256, description: index.description }))
     }
 
-    /// Stores `compiled` as the entry for `key`, with its index.
-    pub fn store(&self, key: &str, component_sha256: &str, compiled: &[u8]) -> std::io::Result<()> {
+    /// Stores `compiled` as the entry for `key`, with its index: the component's
+    /// identity and the SHA-256 of its file.
+    pub fn store(
+        &self,
+        key: &str,
+        component_identity: &str,
+        component_sha256: &str,
+        compiled: &[u8],
+    ) -> std::io::Result<()> {
         let (entry, index) = self.paths(key);
         staged(&entry, compiled, 0o600)?.persist(&entry).map_err(|err| err.error)?;
         // Taken after the rename, which may change the change time.
         let identity = Identity::of(&std::fs::symlink_metadata(&entry)?);
-        let record = Index { component_sha256: component_sha256.to_string(), identity, description: None };
+        let record = Index {
+            component_identity: component_identity.to_string(),
+            component_sha256: component_sha256.to_string(),
+            identity,
+            description: None,
+        };
         write_index(&index, &record)?;
         sync_dir(parent_of(&entry))
     }
 
-    /// Records the description of the component whose SHA-256 is
-    /// `component_sha256` in the index of entry `key` (which must be that
+    /// Records the description of the component whose identity is
+    /// `component_identity` in the index of entry `key` (which must be that
     /// component's).
-    pub fn describe(&self, key: &str, component_sha256: &str, description: &str) -> Result<(), String> {
+    pub fn describe(&self, key: &str, component_identity: &str, description: &str) -> Result<(), String> {
         let (_, path) = self.paths(key);
         let mut index = read_index(&path)?.ok_or("the entry has no index")?;
-        if index.component_sha256 != component_sha256 {
+        if index.component_identity != component_identity {
             return Err("the entry is another component's".into());
         }
         index.description = Some(description.to_string());
@@ -203,8 +220,8 @@ mod tests {
         let dir = private_tempdir();
         let cache = CompileCache::open(&dir.path().join("c")).unwrap();
         assert!(cache.open_entry("k", "aa").unwrap().is_none());
-        cache.store("k", "aa", b"code").unwrap();
-        assert!(cache.open_entry("k", "aa").unwrap().is_some());
+        cache.store("k", "aa", "f", b"code").unwrap();
+        assert_eq!(cache.open_entry("k", "aa").unwrap().unwrap().component_sha256, "f");
         assert!(cache.open_entry("k", "bb").is_err(), "another component's digest");
 
         // The same bytes copied into place are another file.
@@ -218,14 +235,14 @@ mod tests {
     fn a_description_is_kept_with_its_components_entry_only() {
         let dir = private_tempdir();
         let cache = CompileCache::open(dir.path()).unwrap();
-        cache.store("k", "aa", b"code").unwrap();
+        cache.store("k", "aa", "f", b"code").unwrap();
         assert_eq!(cache.open_entry("k", "aa").unwrap().unwrap().description, None);
         cache.describe("k", "aa", r#"{"name":"x"}"#).unwrap();
         assert_eq!(cache.open_entry("k", "aa").unwrap().unwrap().description.as_deref(), Some(r#"{"name":"x"}"#));
         assert!(cache.describe("k", "bb", "{}").unwrap_err().contains("another component's"));
         assert!(cache.describe("missing", "aa", "{}").is_err());
         // Compiling again (another engine's code, say) starts without one.
-        cache.store("k", "aa", b"code").unwrap();
+        cache.store("k", "aa", "f", b"code").unwrap();
         assert_eq!(cache.open_entry("k", "aa").unwrap().unwrap().description, None);
         let mode = std::fs::metadata(cache.paths("k").1).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
@@ -237,7 +254,7 @@ mod tests {
         let cache = CompileCache::open(dir.path()).unwrap();
         std::fs::write(dir.path().join("planted.cwasm"), b"x").unwrap();
         assert!(cache.open_entry("planted", "aa").unwrap_err().contains("no index"));
-        cache.store("k", "aa", b"code").unwrap();
+        cache.store("k", "aa", "f", b"code").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(10));
         std::fs::write(cache.paths("k").0, b"evil").unwrap();
         assert!(cache.open_entry("k", "aa").is_err());

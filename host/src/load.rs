@@ -11,7 +11,6 @@ use crate::names::check_connector_name;
 use crate::params::ParamSignature;
 use crate::plugin::{Action, FileStamp, Loaded, Plugin, PluginDir};
 use crate::runtime::{Compiled, Runtime, Trust};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
 use wasmtime::component::InstancePre;
@@ -51,16 +50,17 @@ impl Runtime {
     }
 
     /// [`Runtime::load`] of an open file. When the file verifies and its code is
-    /// in the compile cache, the file is read once in small chunks, hashed for
-    /// its signature and its digest in the same pass, and never held whole;
-    /// otherwise it is read whole, and what is verified is what is compiled.
+    /// in the compile cache, the file is read once in small chunks and hashed
+    /// once, for its signature and its identity, and never held whole (the
+    /// cache recorded its digest); otherwise it is read whole, and what is
+    /// verified is what is compiled.
     async fn load_file(&self, file: &mut std::fs::File, path: &Path) -> Result<Plugin, Error> {
         let read_error = |source| Error::ReadPlugin { path: path.to_path_buf(), source };
         if let Trust::Signed(store) = &self.trust
-            && let Some((signers, digest)) = store.verify_file(file)
-            && let Some(compiled) = self.cached(&digest)
+            && let Some((signers, identity)) = store.verify_file(file)
+            && let Some(compiled) = self.cached(&identity)
         {
-            return self.ready(compiled, digest, signers, path).await;
+            return self.ready(compiled, &identity, signers, path).await;
         }
         use std::io::{Read, Seek};
         file.rewind().map_err(read_error)?;
@@ -84,18 +84,18 @@ impl Runtime {
                 Vec::new()
             }
         };
-        let digest = hex::encode(Sha256::digest(bytes));
-        let compiled = self.compile(bytes, &digest)?;
-        self.ready(compiled, digest, signers, path).await
+        let identity = crate::signing::identity(bytes);
+        let compiled = self.compile(bytes, &identity)?;
+        self.ready(compiled, &identity, signers, path).await
     }
 
-    /// Links the compiled component (verified, with SHA-256 `digest`), asks it
-    /// to describe itself unless the cache kept its description, and checks its
+    /// Links the compiled component (verified, of `identity`), asks it to
+    /// describe itself unless the cache kept its description, and checks its
     /// actions against their exports.
     async fn ready(
         &self,
-        Compiled { component, description }: Compiled,
-        digest: String,
+        Compiled { component, sha256, description }: Compiled,
+        identity: &str,
         signers: Vec<crate::signing::TrustedKey>,
         path: &Path,
     ) -> Result<Plugin, Error> {
@@ -111,7 +111,7 @@ impl Runtime {
             None => {
                 let info = describe(self, &pre, path).await?;
                 if let Ok(json) = serde_json::to_string(&info) {
-                    self.remember_description(&digest, &json);
+                    self.remember_description(identity, &json);
                 }
                 info.into()
             }
@@ -158,7 +158,7 @@ impl Runtime {
                 [crate::manifest::normalize(&action_info.name), crate::manifest::normalize(&action_info.identifier)];
             actions.push(Action { info: action_info, params, export, aliases });
         }
-        Ok(Plugin { info, pre, actions, digest, signers, path: path.to_path_buf() })
+        Ok(Plugin { info, pre, actions, digest: sha256, signers, path: path.to_path_buf() })
     }
 }
 

@@ -68,10 +68,11 @@ impl Default for RuntimeOptions {
     }
 }
 
-/// A component's compiled code, and its description (JSON of what its
-/// `describe` export returned) when the compile cache kept one.
+/// A component's compiled code, the SHA-256 of its file, and its description
+/// (JSON of what its `describe` export returned) when the compile cache kept one.
 pub(crate) struct Compiled {
     pub component: Component,
+    pub sha256: String,
     pub description: Option<String>,
 }
 
@@ -194,25 +195,26 @@ impl Runtime {
         store
     }
 
-    /// The code compiled earlier for the component whose SHA-256 is `digest`,
-    /// with the same engine settings, from a cache this host can trust (see
-    /// [`crate::cache`]); `None` without a cache or an entry.
-    pub(crate) fn cached(&self, digest: &str) -> Option<Compiled> {
+    /// The code compiled earlier for the component of `identity`
+    /// ([`crate::signing::identity`]), with the same engine settings, from a
+    /// cache this host can trust (see [`crate::cache`]); `None` without a cache
+    /// or an entry.
+    pub(crate) fn cached(&self, identity: &str) -> Option<Compiled> {
         let cache = self.cache.as_ref()?;
-        let key = self.cache_key(digest);
-        match cache.open_entry(&key, digest) {
-            Ok(Some(Entry { file, description })) => {
+        let key = self.cache_key(identity);
+        match cache.open_entry(&key, identity) {
+            Ok(Some(Entry { file, component_sha256, description })) => {
                 // The open file is mapped through its descriptor, not its name, so
                 // what was checked is what is loaded.
                 let by_descriptor = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
                 // SAFETY: deserializing runs the file as native code. `open_entry`
                 // vouches that this open file is the one this host compiled from
-                // the component whose SHA-256 is `digest` after verifying it, in a
+                // the component of `identity` after verifying it, in a
                 // directory only this user can change (the threat model is in
                 // `crate::cache`); wasmtime checks the engine's version and
                 // settings again.
                 match unsafe { Component::deserialize_file(&self.engine, &by_descriptor) } {
-                    Ok(component) => return Some(Compiled { component, description }),
+                    Ok(component) => return Some(Compiled { component, sha256: component_sha256, description }),
                     Err(err) => tracing::warn!("ignoring unusable compile cache entry {key}: {err:#}"),
                 }
             }
@@ -225,37 +227,38 @@ impl Runtime {
         None
     }
 
-    /// Compiles `bytes` (whose SHA-256 is `digest`, and whose signature was
-    /// verified), or takes the code compiled earlier for them ([`Runtime::cached`]),
-    /// and caches what it compiles.
-    pub(crate) fn compile(&self, bytes: &[u8], digest: &str) -> Result<Compiled, Error> {
-        if let Some(compiled) = self.cached(digest) {
+    /// Compiles `bytes` (of `identity`, whose signature was verified), or takes
+    /// the code compiled earlier for them ([`Runtime::cached`]), and caches what
+    /// it compiles.
+    pub(crate) fn compile(&self, bytes: &[u8], identity: &str) -> Result<Compiled, Error> {
+        if let Some(compiled) = self.cached(identity) {
             return Ok(compiled);
         }
+        let sha256 = hex::encode(Sha256::digest(bytes));
         let component = Component::new(&self.engine, bytes).map_err(Error::compile)?;
         if let Some(cache) = &self.cache
             && let Err(err) = component
                 .serialize()
                 .map_err(anyhow::Error::from)
-                .and_then(|code| Ok(cache.store(&self.cache_key(digest), digest, &code)?))
+                .and_then(|code| Ok(cache.store(&self.cache_key(identity), identity, &sha256, &code)?))
         {
             tracing::warn!("could not cache compiled code in {}: {err:#}", cache.dir().display());
         }
-        Ok(Compiled { component, description: None })
+        Ok(Compiled { component, sha256, description: None })
     }
 
     /// Records, beside its cached code, the description (JSON) of the component
-    /// whose SHA-256 is `digest`, for the next load to use instead of asking it.
-    pub(crate) fn remember_description(&self, digest: &str, description: &str) {
+    /// of `identity`, for the next load to use instead of asking it.
+    pub(crate) fn remember_description(&self, identity: &str, description: &str) {
         if let Some(cache) = &self.cache
-            && let Err(reason) = cache.describe(&self.cache_key(digest), digest, description)
+            && let Err(reason) = cache.describe(&self.cache_key(identity), identity, description)
         {
-            tracing::debug!("not keeping the description of {digest} in the compile cache: {reason}");
+            tracing::debug!("not keeping the description of {identity} in the compile cache: {reason}");
         }
     }
 
-    fn cache_key(&self, digest: &str) -> String {
-        format!("{digest}-{}", self.engine_fingerprint())
+    fn cache_key(&self, identity: &str) -> String {
+        format!("{identity}-{}", self.engine_fingerprint())
     }
 
     /// A hex digest of the engine's compatibility hash: compiled code is reused

@@ -194,12 +194,12 @@ impl TrustStore {
         Err(explain(&data, &checks))
     }
 
-    /// [`TrustStore::verify`] of a component read from `file` in chunks, and the
-    /// SHA-256 of the whole file, computed in the same pass over the same bytes:
-    /// for loading code already compiled, without holding the component in
-    /// memory. `None` when this cannot show the file is trusted (unsigned,
-    /// tampered with, a partial signature, a signature section over 64 KiB): the
-    /// caller then reads the file whole and verifies that, which also explains a
+    /// [`TrustStore::verify`] of a component read from `file` in chunks, and
+    /// its [`identity`], from the same single hash of the same bytes: for
+    /// loading code already compiled, without holding the component in memory.
+    /// `None` when this cannot show the file is trusted (unsigned, tampered
+    /// with, a partial signature, a signature section over 64 KiB): the caller
+    /// then reads the file whole and verifies that, which also explains a
     /// refusal.
     pub fn verify_file(&self, file: &mut impl std::io::Read) -> Option<(Vec<TrustedKey>, String)> {
         const CHUNK: usize = 64 * 1024;
@@ -212,25 +212,25 @@ impl TrustStore {
             }
         }
         let (data, signed_from) = signature_section(&buffer[..head]).ok()?;
-        let (mut whole, mut content) = (Sha256::new(), Sha256::new());
-        whole.update(&buffer[..head]);
+        let prefix = buffer[..signed_from].to_vec();
+        let mut content = Sha256::new();
         content.update(&buffer[signed_from..head]);
         loop {
             let n = file.read(&mut buffer).ok()?;
             if n == 0 {
                 break;
             }
-            whole.update(&buffer[..n]);
             content.update(&buffer[..n]);
         }
-        let checks = self.check(&data, &content.finalize());
+        let content = content.finalize();
+        let checks = self.check(&data, &content);
         let mut signers: Vec<TrustedKey> = Vec::new();
         for check in checks.iter().filter(|c| c.valid && c.covers_content) {
             if !signers.iter().any(|k| k.key_id == check.key.key_id) {
                 signers.push(check.key.clone());
             }
         }
-        (!signers.is_empty()).then(|| (signers, hex::encode(whole.finalize())))
+        (!signers.is_empty()).then(|| (signers, identity_from(&prefix, &content)))
     }
 
     /// Every (signature, trusted key) pair the signature section allows: whether
@@ -327,6 +327,26 @@ fn signature_section(component: &[u8]) -> Result<(SignatureData, usize), Signatu
     Ok((data, signed_from))
 }
 
+/// What identifies a component's bytes for the compile cache (hex): a SHA-256
+/// over its header and signature section (the part no signature covers) and
+/// the SHA-256 of the rest, which is the hash its signatures sign. Two files
+/// with the same identity are the same bytes, as with a digest of the whole
+/// file, but a file being verified needs no second hash of its content.
+pub fn identity(component: &[u8]) -> String {
+    // An unsigned component's signed part, were it signed, starts after the header.
+    let signed_from = signature_section(component).map_or(8, |(_, at)| at).min(component.len());
+    identity_from(&component[..signed_from], &Sha256::digest(&component[signed_from..]))
+}
+
+fn identity_from(prefix: &[u8], content_sha256: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"soar component identity 1\0");
+    hasher.update((prefix.len() as u64).to_le_bytes());
+    hasher.update(prefix);
+    hasher.update(content_sha256);
+    hex::encode(hasher.finalize())
+}
+
 /// Signs `component` with `secret_key`, naming the signer by `public_key`'s id.
 /// Existing signatures are kept, so a component can carry several.
 pub fn sign(component: &[u8], secret_key: &SecretKey, public_key: &PublicKey) -> Result<Vec<u8>, WSError> {
@@ -417,11 +437,11 @@ mod tests {
     }
 
     /// Reading in chunks accepts exactly what `verify` accepts, and gives the
-    /// digest of the whole file; a component larger than one chunk is hashed
+    /// identity of the whole file; a component larger than one chunk is hashed
     /// whole, and a byte changed past the first chunk is noticed.
     #[test]
     fn verifying_a_file_in_chunks_agrees_with_verifying_it_whole() {
-        let trusted = KeyPair::generate();
+        let (trusted, other) = (KeyPair::generate(), KeyPair::generate());
         let store = store_of(&[&trusted]);
         let mut large = component();
         // A custom section of 200 KiB: three chunks and some.
@@ -437,12 +457,17 @@ mod tests {
         large.extend_from_slice(&payload);
         for unsigned in [component(), large] {
             let signed = sign(&unsigned, &trusted.sk, &trusted.pk).unwrap();
-            let (signers, digest) = store.verify_file(&mut signed.as_slice()).expect("trusted");
+            let (signers, identity_read) = store.verify_file(&mut signed.as_slice()).expect("trusted");
             let ids = |keys: &[TrustedKey]| keys.iter().map(|key| key.key_id.clone()).collect::<Vec<_>>();
             assert_eq!(ids(&signers), ids(&store.verify(&signed).unwrap()));
-            assert_eq!(digest, hex::encode(Sha256::digest(&signed)));
+            assert_eq!(identity_read, identity(&signed));
             let mut modified = signed.clone();
             *modified.last_mut().unwrap() ^= 1;
+            assert_ne!(identity(&modified), identity(&signed));
+            // Another signature over the same content is another file.
+            let resigned = sign(&unsigned, &other.sk, &other.pk).unwrap();
+            assert_ne!(identity(&resigned), identity(&signed));
+            assert_ne!(identity(&unsigned), identity(&signed));
             assert!(store.verify_file(&mut modified.as_slice()).is_none());
             assert!(store.verify_file(&mut unsigned.as_slice()).is_none());
             assert!(TrustStore::empty().verify_file(&mut signed.as_slice()).is_none());
