@@ -334,7 +334,37 @@ impl HttpError {
             ErrorCode::ConnectionTerminated => describe("the server closed the connection"),
             ErrorCode::TlsCertificateError => describe("the server's TLS certificate is not trusted"),
             ErrorCode::TlsProtocolError | ErrorCode::TlsAlertReceived(_) => describe("TLS handshake failed"),
-            other => describe(&format!("{other:?}")),
+            // Spelled out rather than printed with `Debug`, whose derived code
+            // for every case and payload is a few kilobytes of each component.
+            ErrorCode::DestinationNotFound
+            | ErrorCode::DestinationUnavailable
+            | ErrorCode::DestinationIpProhibited
+            | ErrorCode::DestinationIpUnroutable => describe("the server could not be reached"),
+            ErrorCode::ConnectionWriteTimeout => describe("timed out sending the request"),
+            ErrorCode::ConnectionLimitReached => describe("too many connections are open"),
+            ErrorCode::HttpRequestBodySize(_)
+            | ErrorCode::HttpRequestHeaderSectionSize(_)
+            | ErrorCode::HttpRequestHeaderSize(_)
+            | ErrorCode::HttpRequestTrailerSectionSize(_)
+            | ErrorCode::HttpRequestTrailerSize(_)
+            | ErrorCode::HttpRequestUriTooLong => describe("the request is too large"),
+            ErrorCode::HttpRequestMethodInvalid
+            | ErrorCode::HttpRequestUriInvalid
+            | ErrorCode::HttpRequestLengthRequired => describe("the request is not valid HTTP"),
+            ErrorCode::HttpResponseIncomplete => describe("the response was cut short"),
+            ErrorCode::HttpResponseHeaderSectionSize(_)
+            | ErrorCode::HttpResponseHeaderSize(_)
+            | ErrorCode::HttpResponseBodySize(_)
+            | ErrorCode::HttpResponseTrailerSectionSize(_)
+            | ErrorCode::HttpResponseTrailerSize(_) => describe("the response is too large"),
+            ErrorCode::HttpResponseTransferCoding(_)
+            | ErrorCode::HttpResponseContentCoding(_)
+            | ErrorCode::HttpUpgradeFailed
+            | ErrorCode::HttpProtocolError
+            | ErrorCode::LoopDetected => describe("the server's response is not valid HTTP"),
+            ErrorCode::ConfigurationError => describe("the host's HTTP configuration refused the request"),
+            ErrorCode::InternalError(Some(message)) => describe(&message),
+            ErrorCode::InternalError(None) => describe("the host's HTTP client failed"),
         }
     }
 }
@@ -404,6 +434,23 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_failure_to_get_a_response_says_what_happened_and_to_which_url() {
+        let url = "https://vendor.example/api";
+        for (code, says) in [
+            (ErrorCode::HttpRequestDenied, "the host denied the request"),
+            (ErrorCode::ConnectionRefused, "connection refused"),
+            (ErrorCode::DestinationUnavailable, "could not be reached"),
+            (ErrorCode::HttpResponseBodySize(None), "the response is too large"),
+            (ErrorCode::HttpProtocolError, "not valid HTTP"),
+            (ErrorCode::InternalError(Some("no usable TLS roots".into())), "no usable TLS roots"),
+            (ErrorCode::InternalError(None), "the host's HTTP client failed"),
+        ] {
+            let text = HttpError::from_code(code, url).to_string();
+            assert!(text.contains(says) && text.contains(url), "{text}");
+        }
+    }
 
     #[test]
     fn retry_after_forms() {
