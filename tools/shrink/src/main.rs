@@ -3,7 +3,7 @@
 //!
 //! rustc and the component linker already optimize for size, but wasm-opt's
 //! whole-module passes (dead code after inlining, merged functions, smaller
-//! locals and constants) take a further fifth or more off a connector. wasm-opt
+//! locals and constants) take about a seventh more off a connector. wasm-opt
 //! reads core modules only, so each one is taken out of the component,
 //! optimized, and put back in its place; every other section is copied byte for
 //! byte. Optimizing keeps a module's imports and exports, which is all the rest
