@@ -1,7 +1,9 @@
 //! Signing and the compile cache: nothing runs that was not verified, however
 //! the cache, the trust store or the component file was tampered with.
 
-use soar_host::exit;
+use sha2::{Digest, Sha256};
+use soar_host::signing::TrustStore;
+use soar_host::{Runtime, RuntimeOptions, Trust, exit};
 use soar_tests::harness::{HostEnv, component, trust_dir, unsigned_component};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -82,12 +84,44 @@ async fn the_description_kept_with_the_compiled_code_is_what_the_next_load_uses(
     let run = env.run(&["actions", "cofense", "--json"]).await;
     assert_eq!(run.json["description"], "kept beside the code", "{run:#?}");
 
+    // A kept description is checked as a fresh answer is: one that names the
+    // connector so that its state would leave the data directory is refused.
+    let mut escaping = kept(&index);
+    escaping["name"] = "../escape".into();
+    index["description"] = escaping.to_string().into();
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    let run = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!(run.code, exit::CONNECTOR, "{run:#?}");
+    assert!(run.stderr.contains("declares a name"), "{}", run.stderr);
+
     // Unreadable, it is asked for again, and the answer is kept.
     index["description"] = "{not json".into();
     std::fs::write(&index_path, index.to_string()).unwrap();
     let run = env.run(&["actions", "cofense", "--json"]).await;
     assert_eq!(run.json, fresh.json, "{run:#?}");
     assert_eq!(kept(&read_index())["description"], fresh.json["description"]);
+}
+
+/// A load from cached code reports what a fresh load does: the SHA-256 of the
+/// component file (kept in the cache's index, not computed again) and the same
+/// description.
+#[tokio::test]
+async fn a_load_from_cached_code_reports_the_files_digest_and_description() {
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = || {
+        let trust = Trust::Signed(TrustStore::load(&trust_dir()).unwrap());
+        let options = RuntimeOptions { trust, cache_dir: Some(cache.path().to_path_buf()), ..Default::default() };
+        Runtime::new(options).unwrap()
+    };
+    let file = component("cofense.wasm");
+    let fresh = runtime().load(&file).await.unwrap();
+    assert_eq!(entries(cache.path(), "cwasm").len(), 1, "compiled into the cache");
+    let cached = runtime().load(&file).await.unwrap();
+    let digest = hex::encode(Sha256::digest(std::fs::read(&file).unwrap()));
+    assert_eq!((fresh.digest(), cached.digest()), (digest.as_str(), digest.as_str()));
+    let info = |plugin: &soar_host::Plugin| serde_json::to_value(plugin.info()).unwrap();
+    assert_eq!(info(&cached), info(&fresh));
+    assert_eq!(entries(cache.path(), "cwasm").len(), 1, "not compiled again");
 }
 
 /// With its code cached, a component is verified in chunks as it is read: a
