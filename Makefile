@@ -61,12 +61,13 @@ wasm-opt:
 		{ apt-get update -q && apt-get install -y -q binaryen; }
 
 # Builds the components, shrinks them into target/components (again only when
-# cargo rebuilt one) and signs them with the development key into target/plugins.
+# cargo rebuilt one, or the shrinking tool changed) and signs them with the
+# development key into target/plugins.
 components: setup dev-key wasm-opt
 	$(CARGO) build $(CARGO_FLAGS) --target wasm32-wasip2 --profile component $(GUEST_CRATES)
 	@mkdir -p $(TEST_PLUGINS) $(COMPONENTS_OUT)
 	@for c in $(CONNECTORS) $(PROBES); do \
-		test $(COMPONENTS_OUT)/$$c.wasm -nt $(WASM_OUT)/$$c.wasm || \
+		{ test $(COMPONENTS_OUT)/$$c.wasm -nt $(WASM_OUT)/$$c.wasm && test $(COMPONENTS_OUT)/$$c.wasm -nt $(SHRINK); } || \
 			$(SHRINK) $(WASM_OUT)/$$c.wasm $(COMPONENTS_OUT)/$$c.wasm || exit 1; \
 		$(HOST) sign $(COMPONENTS_OUT)/$$c.wasm --secret-key $(DEV_SECRET) --public-key $(DEV_PUBLIC) \
 			--output $(TEST_PLUGINS)/$$c.wasm || exit 1; \
