@@ -17,12 +17,11 @@
 //!   at compile time a private index beside it records the component's identity
 //!   (`signing::identity`, computed over the bytes whose signature was just
 //!   verified) and the file's identity (device, inode, size, modification and
-//!   change times). The entry is
-//!   opened once; that open file's identity must match the index, and it is that
-//!   open file that is mapped (through `/proc/self/fd`), so it cannot be swapped
-//!   between the check and the load. A file copied, moved or renamed into place,
-//!   or rewritten afterwards, has another inode or change time, which user space
-//!   cannot set back.
+//!   change times). The entry is opened once; that open file's identity must
+//!   match the index, and it is that open file that is mapped (through
+//!   `/proc/self/fd`), so it cannot be swapped between the check and the load.
+//!   A file copied, moved or renamed into place, or rewritten afterwards, has
+//!   another inode or change time, which user space cannot set back.
 //!
 //! What it does not protect against: this user (or root), who can change the
 //! host binary itself anyway. wasmtime also refuses entries compiled by another
