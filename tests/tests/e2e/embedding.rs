@@ -5,7 +5,7 @@ use futures_util::future::join_all;
 use soar_host::signing::TrustStore;
 use soar_host::slots::Queueing;
 use soar_host::{Asset, FailureKind, InvokeOptions, PluginDir, Runtime, RuntimeOptions, Status, Trust};
-use soar_tests::harness::{HostEnv, example_binary, plugin_dir, trust_dir};
+use soar_tests::harness::{HostEnv, example_binary, plugin_dir, trust_dir, unsigned_component};
 use soar_tests::sim::cofense_vision::CofenseSim;
 use soar_tests::sim::{Fault, FaultRule};
 use std::sync::Arc;
@@ -97,6 +97,27 @@ async fn more_actions_in_flight_than_the_pool_holds_wait_for_a_slot() {
     for report in reports {
         let report = report.unwrap();
         assert_eq!(report.status, Status::Success, "{report:?}");
+    }
+}
+
+/// Each connector starts with linear memory enough for an action's working set
+/// (`.cargo/config.toml`), so that a pooled runtime reuses an instance slot
+/// without changing page protections between actions.
+#[test]
+fn connectors_start_with_room_for_an_actions_working_set() {
+    for name in ["cofense.wasm", "threatconnect.wasm"] {
+        let bytes = std::fs::read(unsigned_component(name)).unwrap();
+        let minimums: Vec<u64> = wasmparser::Parser::new(0)
+            .parse_all(&bytes)
+            .filter_map(|payload| match payload.unwrap() {
+                wasmparser::Payload::MemorySection(memories) => Some(memories),
+                _ => None,
+            })
+            .flat_map(|memories| memories.into_iter().map(|memory| memory.unwrap().initial))
+            .collect();
+        // One core module defines memory; the adapter's and the shims' import it.
+        assert_eq!(minimums.len(), 1, "{name}: {minimums:?}");
+        assert!(minimums[0] * 65536 >= 2 << 20, "{name} starts with {} pages of memory", minimums[0]);
     }
 }
 
