@@ -56,17 +56,32 @@ pub enum AssetError {
 }
 
 /// A loaded, checked asset.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Asset {
     name: String,
     /// The asset file, resolved, when the asset came from one.
     source: Option<PathBuf>,
     values: BTreeMap<String, String>,
-    secrets: Vec<String>,
+    /// Its secrets, for each action's redactor to start from.
+    redactor: Redactor,
+    /// The origins its URLs point at, worked out once.
+    origins: Vec<String>,
     /// The variables the connector declares as origins, in declaration order.
     origin_variables: Vec<String>,
     /// The variable the connector declares as turning certificate checks off.
     tls_variable: Option<String>,
+}
+
+/// Names the variables set, never their values: some are secrets.
+impl std::fmt::Debug for Asset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Asset")
+            .field("name", &self.name)
+            .field("source", &self.source)
+            .field("variables", &self.values.keys().collect::<Vec<_>>())
+            .field("origins", &self.origins)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Asset {
@@ -146,7 +161,7 @@ impl Asset {
                 }
             }
         }
-        let mut secrets = Vec::new();
+        let redactor = Redactor::default();
         for variable in schema.iter().filter(|v| v.ty == ConfigType::Password) {
             let Some(secret) = values.get(&variable.name).filter(|s| !s.is_empty()) else { continue };
             if secret.chars().count() < MIN_SECRET_LEN {
@@ -156,12 +171,27 @@ impl Asset {
                     secret.chars().count()
                 );
             }
-            secrets.push(secret.clone());
+            let _: Added = redactor.add(secret);
         }
         let with_role = |role| schema.iter().filter(move |v| v.role == role).map(|v| v.name.clone());
         let origin_variables = with_role(ConfigRole::Origin).collect();
         let tls_variable = with_role(ConfigRole::TlsVerification).next();
-        Self { name: name.into(), source: None, values, secrets, origin_variables, tls_variable }
+        let mut asset = Self {
+            name: name.into(),
+            source: None,
+            values,
+            redactor,
+            origins: Vec::new(),
+            origin_variables,
+            tls_variable,
+        };
+        asset.origins = asset
+            .origin_urls()
+            .into_iter()
+            .filter_map(|(_, url)| url::Url::parse(url).ok())
+            .map(|url| url.origin().ascii_serialization())
+            .collect();
+        asset
     }
 
     /// The asset's name: its identity, which keys its state and containers.
@@ -198,22 +228,14 @@ impl Asset {
     }
 
     /// The origins (`scheme://host:port`) the asset's URLs point at.
-    pub fn origins(&self) -> Vec<String> {
-        self.origin_urls()
-            .into_iter()
-            .filter_map(|(_, url)| url::Url::parse(url).ok())
-            .map(|url| url.origin().ascii_serialization())
-            .collect()
+    pub fn origins(&self) -> &[String] {
+        &self.origins
     }
 
     /// A redactor for this asset's secrets, to which an action adds the
     /// credentials it sends.
     pub fn redactor(&self) -> Redactor {
-        let redactor = Redactor::default();
-        for secret in &self.secrets {
-            let _: Added = redactor.add(secret);
-        }
-        redactor
+        self.redactor.clone()
     }
 
     /// `text` with every secret masked (see [`crate::redact`]).
@@ -375,6 +397,19 @@ mod tests {
         let named = load("name = \"vision-a\"\nbase_url = \"https://x.example\"\nclient_secret = \"s\"\n").unwrap();
         assert_eq!(named.name(), "vision-a");
         assert!(load("name = \"../x\"\nbase_url = \"https://x\"\nclient_secret = \"s\"\n").is_err());
+    }
+
+    #[test]
+    fn debug_output_names_variables_never_their_values() {
+        let asset = load("base_url = \"https://x.example\"\nclient_secret = { file = \"secret.txt\" }\n").unwrap();
+        let redactor = asset.redactor();
+        redactor.add("a-token-the-action-sent");
+        for shown in [format!("{asset:?}"), format!("{redactor:?}")] {
+            assert!(!shown.contains("from-file-secret") && !shown.contains("a-token"), "{shown}");
+        }
+        assert!(format!("{asset:?}").contains("client_secret"));
+        // What an action adds stays its own: the asset's redactor is unchanged.
+        assert!(!asset.redactor().knows("a-token-the-action-sent") && redactor.knows("from-file-secret"));
     }
 
     #[test]

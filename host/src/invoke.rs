@@ -215,7 +215,7 @@ impl Runtime {
         };
         let connector = plugin.info.name.as_str();
         if let Some(file) = asset.source()
-            && let Err(err) = assets::claim(&options.data_dir, connector, asset.name(), file, &asset.origins())
+            && let Err(err) = assets::claim(&options.data_dir, connector, asset.name(), file, asset.origins())
         {
             let kind =
                 if matches!(err, ClaimError::Io(_)) { FailureKind::Platform } else { FailureKind::InvalidConfig };

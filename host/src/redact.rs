@@ -19,7 +19,7 @@
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 /// Secrets shorter than this are too short to find inside other text safely.
 pub const MIN_SECRET_LEN: usize = 8;
@@ -28,40 +28,45 @@ pub const MIN_SECRET_LEN: usize = 8;
 pub const MASK: &str = "***";
 
 /// The secrets of one action.
+///
+/// Cloning is cheap (the secrets are shared): an asset keeps a redactor of its
+/// own secrets, and each action starts from a clone of it.
 #[derive(Debug, Default)]
 pub struct Redactor {
-    secrets: RwLock<Secrets>,
+    /// Longest first, so that a secret containing another is masked whole.
+    secrets: RwLock<Vec<Arc<Secret>>>,
 }
 
-/// The secrets, and a searcher for each of their base64 cores, built once when
-/// the secret is added (a redactor sees every string of every result; building
-/// a searcher per string cost more than the search).
-#[derive(Debug, Default)]
-struct Secrets {
-    list: Vec<Secret>,
-    cores: Vec<memchr::memmem::Finder<'static>>,
-}
-
-impl std::ops::Deref for Secrets {
-    type Target = Vec<Secret>;
-    fn deref(&self) -> &Vec<Secret> {
-        &self.list
+impl Clone for Redactor {
+    fn clone(&self) -> Self {
+        Self { secrets: RwLock::new(self.secrets.read().map(|secrets| secrets.clone()).unwrap_or_default()) }
     }
 }
 
-#[derive(Debug)]
 struct Secret {
     chars: Vec<char>,
-    /// The base64 text every encoding of the secret contains, per alignment.
-    base64: Vec<String>,
+    /// A searcher for each base64 text every encoding of the secret contains
+    /// (one per alignment), built once when the secret is added: a redactor
+    /// sees every string of every result, and building a searcher per string
+    /// cost more than the search.
+    base64: Vec<memchr::memmem::Finder<'static>>,
     /// Too short to search for inside other text.
     weak: bool,
+}
+
+/// Never the secret itself.
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} characters)", self.chars.len())
+    }
 }
 
 impl Secret {
     fn new(value: &str) -> Self {
         let weak = value.chars().count() < MIN_SECRET_LEN;
-        Self { chars: value.chars().collect(), base64: if weak { Vec::new() } else { base64_cores(value) }, weak }
+        let base64 = if weak { Vec::new() } else { base64_cores(value) };
+        let base64 = base64.iter().map(|core| memchr::memmem::Finder::new(core.as_bytes()).into_owned()).collect();
+        Self { chars: value.chars().collect(), base64, weak }
     }
 
     fn text(&self) -> String {
@@ -102,15 +107,8 @@ impl Redactor {
         }
         let secret = Secret::new(secret);
         let added = if secret.weak { Added::Weak } else { Added::Strong };
-        secrets.list.push(secret);
-        // Longer secrets first, so that a secret containing another is masked whole.
-        secrets.list.sort_by_key(|secret| std::cmp::Reverse(secret.chars.len()));
-        secrets.cores = secrets
-            .list
-            .iter()
-            .flat_map(|secret| &secret.base64)
-            .map(|core| memchr::memmem::Finder::new(core.as_bytes()).into_owned())
-            .collect();
+        let at = secrets.partition_point(|known| known.chars.len() >= secret.chars.len());
+        secrets.insert(at, Arc::new(secret));
         added
     }
 
@@ -133,7 +131,7 @@ impl Redactor {
         for secret in secrets.iter().filter(|secret| !secret.weak) {
             find_encoded(text, &secret.chars, &mut spans);
         }
-        for core in &secrets.cores {
+        for core in secrets.iter().flat_map(|secret| &secret.base64) {
             let len = core.needle().len();
             if text.len() >= len {
                 spans.extend(core.find_iter(text.as_bytes()).map(|at| (at, at + len)));

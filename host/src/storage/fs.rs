@@ -125,13 +125,6 @@ impl Lock {
         file.lock()?;
         Ok(Self { _file: file })
     }
-
-    /// Waits for a shared lock that guards `path` (many readers, no writer).
-    pub fn shared(path: &Path) -> io::Result<Self> {
-        let file = lock_file(path)?;
-        file.lock_shared()?;
-        Ok(Self { _file: file })
-    }
 }
 
 fn lock_file(path: &Path) -> io::Result<File> {

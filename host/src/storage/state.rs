@@ -101,13 +101,10 @@ impl DiskState {
 
 impl StateStore for DiskState {
     fn load(&self) -> io::Result<Map<String, Value>> {
-        // A state never written is empty; taking the lock would create its
-        // directory and lock file. The file appears only whole (renamed into
-        // place), so finding it absent is as good as reading it under the lock.
-        if !self.path.exists() {
-            return Ok(Map::new());
-        }
-        let _lock = Lock::shared(&self.path)?;
+        // No lock: the file is only ever replaced whole (written beside it and
+        // renamed into place by a writer holding the lock), so a read sees the
+        // state before or after any write. A state never written reads as
+        // empty and nothing is created.
         self.read()
     }
 
