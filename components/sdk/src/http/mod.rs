@@ -426,7 +426,7 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let when = crate::dates::parse_utc(value)?;
     let wait = when.timestamp() - chrono::Utc::now().timestamp();
     Some(Duration::from_secs(wait.max(0) as u64))
 }
