@@ -7,7 +7,8 @@
 //! by chrono's run-time interpreter of `%` layouts: that interpreter was the
 //! largest part of chrono in a component. The matcher reads each field as
 //! chrono's `%` specifier does (its tests check it against chrono), so what
-//! users type means what it meant before.
+//! users type means what it meant before. Not read: RFC 2822's comments and its
+//! military zone letters other than `Z`, which no sender uses.
 
 use crate::ActionError;
 pub use chrono::{DateTime, TimeDelta, Utc};
