@@ -19,7 +19,7 @@
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 /// Secrets shorter than this are too short to find inside other text safely.
 pub const MIN_SECRET_LEN: usize = 8;
@@ -39,7 +39,7 @@ pub struct Redactor {
 
 impl Clone for Redactor {
     fn clone(&self) -> Self {
-        Self { secrets: RwLock::new(self.secrets.read().map(|secrets| secrets.clone()).unwrap_or_default()) }
+        Self { secrets: RwLock::new(self.read().clone()) }
     }
 }
 
@@ -101,7 +101,7 @@ impl Redactor {
         if secret.is_empty() {
             return Added::Known;
         }
-        let Ok(mut secrets) = self.secrets.write() else { return Added::Known };
+        let mut secrets = self.secrets.write().unwrap_or_else(PoisonError::into_inner);
         if secrets.iter().any(|known| known.chars.iter().copied().eq(secret.chars())) {
             return Added::Known;
         }
@@ -112,6 +112,13 @@ impl Redactor {
         added
     }
 
+    /// The secrets. A thread that panicked while adding one leaves the list
+    /// whole (an insertion either happened or not), so a poisoned lock is read
+    /// as it is: masking never stops because of it.
+    fn read(&self) -> RwLockReadGuard<'_, Vec<Arc<Secret>>> {
+        self.secrets.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// `text` with every secret masked.
     pub fn text(&self, text: &str) -> String {
         self.text_protecting(text, &[])
@@ -119,7 +126,7 @@ impl Redactor {
 
     /// `text` with every secret masked, except inside occurrences of `protected`.
     pub fn text_protecting(&self, text: &str, protected: &[&str]) -> String {
-        let Ok(secrets) = self.secrets.read() else { return text.to_string() };
+        let secrets = self.read();
         if secrets.is_empty() {
             return text.to_string();
         }
@@ -160,7 +167,7 @@ impl Redactor {
 
     /// The secrets, for tests and diagnostics.
     pub fn len(&self) -> usize {
-        self.secrets.read().map_or(0, |secrets| secrets.len())
+        self.read().len()
     }
 
     /// Whether there are no secrets.
@@ -170,7 +177,7 @@ impl Redactor {
 
     /// Whether `text` is one of the secrets, for tests.
     pub fn knows(&self, text: &str) -> bool {
-        self.secrets.read().is_ok_and(|secrets| secrets.iter().any(|secret| secret.text() == text))
+        self.read().iter().any(|secret| secret.text() == text)
     }
 }
 
@@ -390,6 +397,23 @@ mod tests {
     use proptest::prelude::*;
 
     const SECRET: &str = "s3cr\"et/Ä + 100%";
+
+    #[test]
+    fn a_panic_while_the_secrets_were_locked_stops_no_masking() {
+        let redactor = Arc::new(Redactor::new(["a-long-secret"]));
+        let poisoner = redactor.clone();
+        let panicked = std::thread::spawn(move || {
+            let _held = poisoner.secrets.write().unwrap();
+            panic!("while adding a secret");
+        })
+        .join();
+        assert!(panicked.is_err() && redactor.secrets.is_poisoned());
+        assert_eq!(redactor.text("x a-long-secret y"), "x *** y");
+        let clone = redactor.as_ref().clone();
+        assert!(clone.knows("a-long-secret") && clone.len() == 1);
+        assert_eq!(redactor.add("another-secret"), Added::Strong);
+        assert_eq!(redactor.text("another-secret"), "***");
+    }
 
     fn redactor() -> Redactor {
         Redactor::new([SECRET])
