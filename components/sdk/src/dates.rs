@@ -95,8 +95,17 @@ struct Zone {
 }
 
 /// The current time (UTC).
+///
+/// Read from the system clock rather than with `Utc::now`, which `expect`s the
+/// clock to be past 1970 and so brings the formatting of a `Duration` into every
+/// connector. A clock before 1970 reads as 1970; one beyond chrono's range, as
+/// the latest time chrono holds.
 pub fn now() -> DateTime<Utc> {
-    Utc::now()
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_secs())
+        .ok()
+        .and_then(|seconds| DateTime::from_timestamp(seconds, since_epoch.subsec_nanos()))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Parses `text`, typed by a user into parameter `name`.

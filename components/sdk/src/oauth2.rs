@@ -66,7 +66,7 @@ impl ClientCredentials {
     /// A usable token: the cached one if it is still good, otherwise a new one.
     pub fn token(&self) -> Result<String, ActionError> {
         let cached: Option<CachedToken> = state::get(STATE_KEY)?;
-        let now = chrono::Utc::now().timestamp();
+        let now = crate::dates::now().timestamp();
         match cached {
             Some(token)
                 if token.issuer == self.issuer()
@@ -106,7 +106,7 @@ impl ClientCredentials {
             ));
         };
         // A vendor's `expires_in` is checked arithmetic: an absurd one must not overflow.
-        let expires_at = expires_in.map(|seconds| chrono::Utc::now().timestamp().saturating_add(seconds));
+        let expires_at = expires_in.map(|seconds| crate::dates::now().timestamp().saturating_add(seconds));
         let cached = CachedToken {
             issuer: self.issuer(),
             client_id: self.client_id.clone(),

@@ -121,6 +121,24 @@ fn connectors_start_with_room_for_an_actions_working_set() {
     }
 }
 
+/// The shipped connectors carry no sections that only a debugger reads: the
+/// build (`tools/shrink`) drops the component's names and producers, and
+/// wasm-opt each core module's, so none of their bytes are shipped or compiled.
+#[test]
+fn connectors_ship_without_debugging_sections() {
+    for name in ["cofense.wasm", "threatconnect.wasm"] {
+        let bytes = std::fs::read(unsigned_component(name)).unwrap();
+        let custom: Vec<String> = wasmparser::Parser::new(0)
+            .parse_all(&bytes)
+            .filter_map(|payload| match payload.unwrap() {
+                wasmparser::Payload::CustomSection(section) => Some(section.name().to_string()),
+                _ => None,
+            })
+            .collect();
+        assert!(custom.is_empty(), "{name} has custom sections {custom:?}");
+    }
+}
+
 /// Past the queue's bound an action fails at once as `host-busy` (exit code 5),
 /// never as the connector's crash, and sends nothing.
 #[tokio::test(flavor = "multi_thread")]

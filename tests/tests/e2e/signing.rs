@@ -6,7 +6,7 @@ use soar_host::exit;
 use soar_tests::harness::{HostEnv, component, trust_dir, unsigned_component};
 use std::path::{Path, PathBuf};
 use wasmparser::{Parser, Payload};
-use wasmsign2::{KeyPair, PublicKey};
+use wasmsign2::{CustomSection, KeyPair, Module, PublicKey, Section};
 
 /// A private plugin directory holding `bytes` as `cofense.wasm`, and an
 /// environment using it with its own empty compile cache.
@@ -48,6 +48,26 @@ fn signed() -> Vec<u8> {
 
 fn unsigned() -> Vec<u8> {
     std::fs::read(unsigned_component("cofense.wasm")).unwrap()
+}
+
+/// The development signing key `make dev-key` made.
+pub(crate) fn dev_key() -> (wasmsign2::SecretKey, wasmsign2::PublicKey) {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".config"));
+    let keys = config.join("soar/dev-signing");
+    (
+        wasmsign2::SecretKey::from_file(keys.join("dev.key")).unwrap(),
+        wasmsign2::PublicKey::from_file(keys.join("dev.pub")).unwrap(),
+    )
+}
+
+/// `component` with a custom section of its own appended, as a publisher's build
+/// may leave names or notes in; the shipped connectors carry none.
+pub(crate) fn with_custom_section(component: &[u8]) -> Module {
+    let mut module = Module::deserialize(&mut std::io::Cursor::new(component)).unwrap();
+    module.sections.push(Section::Custom(CustomSection::new("publisher-note".into(), b"built for tests".to_vec())));
+    module
 }
 
 /// Loading `bytes` is refused before compilation with a message containing `reason`.
@@ -104,7 +124,10 @@ async fn a_component_signed_by_an_unknown_key_is_refused() {
 
 #[tokio::test]
 async fn a_flipped_byte_anywhere_is_refused() {
-    let bytes = signed();
+    let mut noted = Vec::new();
+    with_custom_section(&unsigned()).serialize(&mut noted).unwrap();
+    let (secret, public) = dev_key();
+    let bytes = soar_host::signing::sign(&noted, &secret, &public).unwrap();
     let code = range_of(&bytes, |p| match p {
         Payload::CodeSectionStart { range, .. } => Some(range.clone()),
         _ => None,

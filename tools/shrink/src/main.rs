@@ -6,8 +6,9 @@
 //! locals and constants) take about a seventh more off a connector. wasm-opt
 //! reads core modules only, so each one is taken out of the component,
 //! optimized, and put back in its place; every other section is copied byte for
-//! byte. Optimizing keeps a module's imports and exports, which is all the rest
-//! of the component refers to, and the result is validated before it is written.
+//! byte, except the component's own debugging sections (below). Optimizing keeps
+//! a module's imports and exports, which is all the rest of the component refers
+//! to, and the result is validated before it is written.
 //!
 //! `WASM_OPT` names the wasm-opt to run (default: `wasm-opt` on the `PATH`).
 
@@ -59,6 +60,13 @@ fn shrink_file(input: &Path, output: &Path) -> Result<(usize, usize), String> {
     Ok((component.len(), shrunk.len()))
 }
 
+/// The component's custom sections that only describe it for a debugger or a
+/// person, and that no host reads to run it: the names of its functions,
+/// instances and types (`component-name`, about a twentieth of a connector),
+/// and the tools that built it. wasm-opt drops the same from each core module
+/// (`--strip-debug --strip-producers`). Any other custom section is kept.
+const DEBUG_SECTIONS: &[&str] = &["component-name", "producers"];
+
 /// What optimizes one core module: wasm-opt, or a stand-in in the tests.
 type Optimizer<'a> = &'a dyn Fn(&[u8]) -> Result<Vec<u8>, String>;
 
@@ -79,10 +87,16 @@ fn shrink(component: &[u8], optimize: Optimizer) -> Result<Vec<u8>, String> {
             continue;
         }
         if depth == 0 {
-            if let Payload::ModuleSection { unchecked_range, .. } = &payload {
-                push_section(&mut out, 1, &optimize(&component[unchecked_range.clone()])?);
-            } else if let Some((id, range)) = payload.as_section() {
-                push_section(&mut out, id, &component[range]);
+            match &payload {
+                Payload::ModuleSection { unchecked_range, .. } => {
+                    push_section(&mut out, 1, &optimize(&component[unchecked_range.clone()])?)
+                }
+                Payload::CustomSection(custom) if DEBUG_SECTIONS.contains(&custom.name()) => {}
+                _ => {
+                    if let Some((id, range)) = payload.as_section() {
+                        push_section(&mut out, id, &component[range]);
+                    }
+                }
             }
         }
         if matches!(payload, Payload::ModuleSection { .. } | Payload::ComponentSection { .. }) {
@@ -141,6 +155,25 @@ mod tests {
         push_section(&mut bytes, 1, module);
         push_section(&mut bytes, 0, b"\x04note");
         bytes
+    }
+
+    /// A custom section's contents: its name, then `data`.
+    fn custom(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut contents = vec![name.len() as u8];
+        contents.extend_from_slice(name.as_bytes());
+        contents.extend_from_slice(data);
+        contents
+    }
+
+    #[test]
+    fn the_components_debugging_sections_are_dropped_and_other_custom_sections_kept() {
+        let mut original = component(EMPTY_MODULE);
+        push_section(&mut original, 0, &custom("component-name", b"\x01\x02names"));
+        push_section(&mut original, 0, &custom("producers", b"\x00"));
+        push_section(&mut original, 0, &custom("signature", b"kept"));
+        let mut expected = component(EMPTY_MODULE);
+        push_section(&mut expected, 0, &custom("signature", b"kept"));
+        assert_eq!(shrink(&original, &|module| Ok(module.to_vec())).unwrap(), expected);
     }
 
     const EMPTY_MODULE: &[u8] = b"\0asm\x01\0\0\0";

@@ -427,7 +427,7 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let when = crate::dates::parse_utc(value)?;
-    let wait = when.timestamp() - chrono::Utc::now().timestamp();
+    let wait = when.timestamp() - crate::dates::now().timestamp();
     Some(Duration::from_secs(wait.max(0) as u64))
 }
 

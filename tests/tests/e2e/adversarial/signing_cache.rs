@@ -1,13 +1,14 @@
 //! Signing and the compile cache: nothing runs that was not verified, however
 //! the cache, the trust store or the component file was tampered with.
 
+use crate::signing::dev_key;
 use sha2::{Digest, Sha256};
 use soar_host::signing::TrustStore;
 use soar_host::{Runtime, RuntimeOptions, Trust, exit};
 use soar_tests::harness::{HostEnv, component, trust_dir, unsigned_component};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use wasmsign2::{KeyPair, Module};
+use wasmsign2::KeyPair;
 
 fn unsigned(name: &str) -> Vec<u8> {
     std::fs::read(unsigned_component(name)).unwrap()
@@ -196,22 +197,11 @@ async fn a_core_module_is_not_verified_as_a_component() {
     assert!(run.stderr.contains("core WebAssembly module, not a component"), "{}", run.stderr);
 }
 
-fn dev_key() -> (wasmsign2::SecretKey, wasmsign2::PublicKey) {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".config"));
-    let keys = config.join("soar/dev-signing");
-    (
-        wasmsign2::SecretKey::from_file(keys.join("dev.key")).unwrap(),
-        wasmsign2::PublicKey::from_file(keys.join("dev.pub")).unwrap(),
-    )
-}
-
 #[tokio::test]
 async fn a_signature_cut_back_at_a_delimiter_is_refused_unless_partial_ones_are_allowed() {
     let (secret, public) = dev_key();
-    let module = Module::deserialize(&mut std::io::Cursor::new(unsigned("cofense.wasm"))).unwrap();
-    // Custom sections (names, producers) in groups of their own, as a publisher
+    let module = crate::signing::with_custom_section(&unsigned("cofense.wasm"));
+    // Custom sections (names, notes) in groups of their own, as a publisher
     // allowing them to be stripped later would sign.
     let module = module.split(|section| !matches!(section, wasmsign2::Section::Custom(_))).unwrap();
     let key_id = public.clone().attach_default_key_id().key_id().cloned();
