@@ -403,6 +403,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn now_is_the_system_clocks_time() {
+        let (before, read, after) = (Utc::now(), now(), Utc::now());
+        assert!(before <= read && read <= after, "{before} {read} {after}");
+    }
+
     /// How dates were read with chrono's parsers and `%` layouts: what the
     /// matcher must agree with.
     fn chrono_reading(text: &str) -> Option<DateTime<Utc>> {
