@@ -10,12 +10,14 @@
 //!     network (an action that stops at parameter validation);
 //! (e) the instructions one invoke and one `--version` execute, counted by
 //!     `valgrind --tool=callgrind`: a figure that does not move with the load
-//!     of a shared machine, to compare commits by.
+//!     of a shared machine, to compare commits by;
+//! (f) what a connector costs before its first action: its size as shipped,
+//!     and `host actions cofense` with an empty compile cache (the compile).
 
 use soar_host::signing::TrustStore;
 use soar_host::{Asset, InvokeOptions, Runtime, RuntimeOptions, Trust, params};
-use soar_tests::bench::{BenchDirs, Stats, measure, show};
-use soar_tests::harness::{plugin_dir, trust_dir};
+use soar_tests::bench::{BenchDirs, Stats, host_command, measure, show};
+use soar_tests::harness::{plugin_dir, trust_dir, unsigned_component};
 use soar_tests::sim::cofense_vision::CofenseSim;
 use std::process::Command;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use std::time::Instant;
 
 const PROCESS_RUNS: usize = 40;
 const IN_PROCESS_RUNS: usize = 3000;
+const FIRST_COMPILE_RUNS: usize = 9;
 
 /// (b): what a classic connector does per action: start Python, import
 /// `requests`, read the cached token, send the request, print the result.
@@ -89,7 +92,29 @@ fn main() -> anyhow::Result<()> {
     println!("(c) host --version: {} | /bin/true, in turns: {}", Stats::of(&mut versions), Stats::of(&mut floors));
 
     tokio.block_on(in_process(cache, data, asset))?;
-    instruction_counts(&mut host, &mut version)
+    instruction_counts(&mut host, &mut version)?;
+    first_compile()
+}
+
+/// (f): sizes, and the first load of cofense with a cache of its own each run.
+fn first_compile() -> anyhow::Result<()> {
+    let size = |name: &str| std::fs::metadata(unsigned_component(name)).map(|file| file.len());
+    println!(
+        "(f) components as shipped, unsigned: cofense {} bytes, threatconnect {} bytes",
+        size("cofense.wasm")?,
+        size("threatconnect.wasm")?
+    );
+    let mut compiles = Vec::new();
+    for _ in 0..FIRST_COMPILE_RUNS {
+        let dirs = tempfile::tempdir()?;
+        let mut load = host_command(&dirs.path().join("data"), &dirs.path().join("cache"));
+        load.args(["actions", "cofense"]);
+        let run = measure(&mut load)?;
+        anyhow::ensure!(run.status.success(), "host actions cofense failed");
+        compiles.push(run.elapsed);
+    }
+    println!("    host actions cofense, compile cache empty ({FIRST_COMPILE_RUNS} runs): {}", Stats::of(&mut compiles));
+    Ok(())
 }
 
 /// (e): instructions under callgrind (skipped, saying so, without valgrind).
