@@ -156,7 +156,7 @@ mod tests {
     /// The options of every command that runs an action.
     const RUN: &str = "asset timeout memory max-download compact output";
     /// The options of every command that loads connectors.
-    const LOAD: &str = "cache-dir trust allow-partial-signatures allow-unsigned";
+    const LOAD: &str = "cache-dir compiler trust allow-partial-signatures allow-unsigned";
     /// Every command and the options it takes (besides `--help`, `--version`
     /// and the global `-v`): an option is placed on a command deliberately.
     const OPTIONS: &[(&str, &[&str])] = &[

@@ -6,7 +6,7 @@ use super::dirs;
 use clap::Args;
 use soar_host::sandbox::outbound::TlsSettings;
 use soar_host::signing::TrustStore;
-use soar_host::{Error, Limits, PluginDir, Runtime, RuntimeOptions, Trust};
+use soar_host::{Compiler, Error, Limits, PluginDir, Runtime, RuntimeOptions, Trust};
 use std::path::PathBuf;
 
 /// Where installed connectors are.
@@ -77,6 +77,9 @@ pub struct LoadArgs {
     allow_unsigned: bool,
     #[command(flatten)]
     cache: CacheArgs,
+    /// Compiler of connectors: optimizing (the default), or baseline, which compiles about four times faster into slower code, for hosts that keep no compile cache
+    #[arg(long, env = "SOAR_COMPILER", value_name = "COMPILER", default_value = "optimizing", value_parser = str::parse::<Compiler>)]
+    compiler: Compiler,
 }
 
 impl LoadArgs {
@@ -92,7 +95,16 @@ impl LoadArgs {
             Trust::Signed(self.trust.trust_store()?)
         };
         let cache_dir = Some(self.cache.cache_dir.clone().unwrap_or_else(dirs::cache));
-        Runtime::new(RuntimeOptions { trust, cache_dir, limits, tls, instance_pool: None, ..Default::default() })
+        let compiler = self.compiler;
+        Runtime::new(RuntimeOptions {
+            trust,
+            cache_dir,
+            limits,
+            tls,
+            instance_pool: None,
+            compiler,
+            ..Default::default()
+        })
     }
 
     /// A runtime that loads connectors and runs none of their actions: it

@@ -58,5 +58,5 @@ pub use error::{Error, FailureKind};
 pub use invoke::{ActionReport, Failure, InvokeOptions, Status, current_user};
 pub use manifest::ConnectorInfo;
 pub use plugin::{Action, Plugin, PluginDir};
-pub use runtime::{Runtime, RuntimeOptions, Trust};
+pub use runtime::{Compiler, Runtime, RuntimeOptions, Trust};
 pub use sandbox::Limits;

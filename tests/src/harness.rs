@@ -188,6 +188,7 @@ impl HostEnv {
             .env_remove("SOAR_ALLOW_UNSIGNED")
             .env_remove("SOAR_ALLOW_PARTIAL_SIGNATURES")
             .env_remove("SOAR_CA_BUNDLE")
+            .env_remove("SOAR_COMPILER")
             // No registry credentials of the developer's reach the tests.
             .env_remove("SOAR_REGISTRY_USERNAME")
             .env_remove("SOAR_REGISTRY_PASSWORD")

@@ -131,6 +131,40 @@ async fn actions_are_listed_from_the_component() {
     assert!(run.code == 0 && run.stdout.contains("--param include_expired=<bool> (optional)"), "{run:#?}");
 }
 
+/// Each compiler keeps its own entries in one compile cache, and a connector
+/// describes itself alike whichever compiled it. A compiler not known is a usage
+/// error that names the choices, from the option or its variable.
+#[tokio::test]
+async fn each_compiler_keeps_its_own_compiled_code() {
+    let cache = tempfile::tempdir().unwrap();
+    let env = HostEnv::new().with_cache(cache.path().to_path_buf());
+    let entries = || {
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension() == Some("cwasm".as_ref()))
+            .count()
+    };
+    let optimized = env.run(&["actions", "cofense", "--json"]).await;
+    assert_eq!((optimized.code, entries()), (0, 1), "{optimized:#?}");
+    let baseline = env.run(&["actions", "cofense", "--json", "--compiler", "baseline"]).await;
+    assert_eq!((baseline.code, entries()), (0, 2), "{baseline:#?}");
+    assert_eq!(baseline.json, optimized.json);
+    // Each finds its own entry again.
+    let again = env.command().args(["actions", "cofense", "--json"]).env("SOAR_COMPILER", "Baseline").output().await;
+    assert!(again.unwrap().status.success());
+    let again = env.run(&["actions", "cofense", "--json", "--compiler", "optimizing"]).await;
+    assert_eq!((again.code, entries()), (0, 2), "{again:#?}");
+
+    let run = env.run(&["actions", "cofense", "--compiler", "fast"]).await;
+    assert_eq!(run.code, exit::INVALID_INPUT, "{run:#?}");
+    assert!(run.stderr.contains("'fast' is not a compiler: use optimizing or baseline"), "{}", run.stderr);
+    let run = env.command().args(["actions", "cofense"]).env("SOAR_COMPILER", "fast").output().await.unwrap();
+    assert_eq!(run.status.code(), Some(exit::INVALID_INPUT));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("'fast' is not a compiler"));
+    assert_eq!(entries(), 2, "nothing compiled for a usage error");
+}
+
 #[tokio::test]
 async fn parameters_are_typed_and_named() {
     let env = HostEnv::new();

@@ -130,6 +130,29 @@ async fn a_busy_loop_is_stopped_by_the_time_limit() {
     assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
 }
 
+/// Code from the baseline compiler keeps the sandbox as optimized code does: it
+/// checks the time limit in loops, and meets the memory limit and traps alike.
+#[tokio::test]
+async fn connectors_compiled_baseline_keep_every_limit() {
+    let env = HostEnv::new();
+    let asset = probe_asset(&env, "http://127.0.0.1:9");
+    let invoke = |action: &'static str, limit: &'static [&'static str]| {
+        let mut args = vec!["invoke", "sandbox_probe", action, "--compiler", "baseline", "--asset"];
+        args.push(asset.to_str().unwrap());
+        args.extend_from_slice(limit);
+        let env = &env;
+        async move { env.run(&args).await }
+    };
+    let started = Instant::now();
+    let run = invoke("spin", &["--timeout", "1"]).await;
+    assert!(run.failure("time-limit", exit::SANDBOX).contains("1 s time limit"));
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    let run = invoke("hog", &["--memory", "64"]).await;
+    assert!(run.failure("memory-limit", exit::SANDBOX).contains("64 MiB memory limit"));
+    let run = invoke("crash", &[]).await;
+    assert!(run.failure("crashed", exit::SANDBOX).contains("the probe crashed on purpose"));
+}
+
 #[tokio::test]
 async fn a_blocked_host_call_is_stopped_by_the_time_limit() {
     let env = HostEnv::new();
