@@ -100,21 +100,25 @@ async fn more_actions_in_flight_than_the_pool_holds_wait_for_a_slot() {
     }
 }
 
+/// What `pick` takes from each payload of a shipped connector (`cofense.wasm`),
+/// nested modules included.
+fn in_shipped<T>(name: &str, pick: impl Fn(wasmparser::Payload) -> Vec<T>) -> Vec<T> {
+    let bytes = std::fs::read(unsigned_component(name)).unwrap();
+    wasmparser::Parser::new(0).parse_all(&bytes).flat_map(|payload| pick(payload.unwrap())).collect()
+}
+
 /// Each connector starts with linear memory enough for an action's working set
 /// (`.cargo/config.toml`), so that a pooled runtime reuses an instance slot
 /// without changing page protections between actions.
 #[test]
 fn connectors_start_with_room_for_an_actions_working_set() {
     for name in ["cofense.wasm", "threatconnect.wasm"] {
-        let bytes = std::fs::read(unsigned_component(name)).unwrap();
-        let minimums: Vec<u64> = wasmparser::Parser::new(0)
-            .parse_all(&bytes)
-            .filter_map(|payload| match payload.unwrap() {
-                wasmparser::Payload::MemorySection(memories) => Some(memories),
-                _ => None,
-            })
-            .flat_map(|memories| memories.into_iter().map(|memory| memory.unwrap().initial))
-            .collect();
+        let minimums = in_shipped(name, |payload| match payload {
+            wasmparser::Payload::MemorySection(memories) => {
+                memories.into_iter().map(|memory| memory.unwrap().initial).collect()
+            }
+            _ => vec![],
+        });
         // One core module defines memory; the adapter's and the shims' import it.
         assert_eq!(minimums.len(), 1, "{name}: {minimums:?}");
         assert!(minimums[0] * 65536 >= 2 << 20, "{name} starts with {} pages of memory", minimums[0]);
@@ -127,14 +131,10 @@ fn connectors_start_with_room_for_an_actions_working_set() {
 #[test]
 fn connectors_ship_without_debugging_sections() {
     for name in ["cofense.wasm", "threatconnect.wasm"] {
-        let bytes = std::fs::read(unsigned_component(name)).unwrap();
-        let custom: Vec<String> = wasmparser::Parser::new(0)
-            .parse_all(&bytes)
-            .filter_map(|payload| match payload.unwrap() {
-                wasmparser::Payload::CustomSection(section) => Some(section.name().to_string()),
-                _ => None,
-            })
-            .collect();
+        let custom = in_shipped(name, |payload| match payload {
+            wasmparser::Payload::CustomSection(section) => vec![section.name().to_string()],
+            _ => vec![],
+        });
         assert!(custom.is_empty(), "{name} has custom sections {custom:?}");
     }
 }
