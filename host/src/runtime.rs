@@ -54,8 +54,16 @@ pub enum Compiler {
 }
 
 impl Compiler {
-    /// The compilers' names, as configuration spells them.
-    pub const NAMES: [&'static str; 2] = ["optimizing", "baseline"];
+    /// Every compiler, in the order the documentation lists them.
+    pub const ALL: [Compiler; 2] = [Compiler::Optimizing, Compiler::Baseline];
+
+    /// The compiler's name, as configuration spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compiler::Optimizing => "optimizing",
+            Compiler::Baseline => "baseline",
+        }
+    }
 
     fn strategy(self) -> wasmtime::Strategy {
         match self {
@@ -68,12 +76,12 @@ impl Compiler {
 impl std::str::FromStr for Compiler {
     type Err = String;
 
+    /// A compiler by its name, in any case.
     fn from_str(name: &str) -> Result<Self, String> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "optimizing" => Ok(Compiler::Optimizing),
-            "baseline" => Ok(Compiler::Baseline),
-            _ => Err(format!("'{name}' is not a compiler: use {}", Compiler::NAMES.join(" or "))),
-        }
+        Compiler::ALL.into_iter().find(|compiler| compiler.name().eq_ignore_ascii_case(name.trim())).ok_or_else(|| {
+            let names: Vec<&str> = Compiler::ALL.iter().map(|compiler| compiler.name()).collect();
+            format!("'{name}' is not a compiler: use {}", names.join(" or "))
+        })
     }
 }
 

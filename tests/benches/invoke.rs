@@ -106,7 +106,7 @@ fn first_compile() -> anyhow::Result<()> {
         size("threatconnect.wasm")?
     );
     // Each compiler in turns.
-    let mut compiles = [(Compiler::NAMES[0], Vec::new()), (Compiler::NAMES[1], Vec::new())];
+    let mut compiles = Compiler::ALL.map(|compiler| (compiler.name(), Vec::new()));
     for _ in 0..FIRST_COMPILE_RUNS {
         for (compiler, samples) in &mut compiles {
             let dirs = tempfile::tempdir()?;
