@@ -36,6 +36,7 @@
 
 use crate::storage::fs::{current_uid, parent_of, private_dir, staged, sync_dir, writable_by_others};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::fs::{File, Metadata};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -47,14 +48,16 @@ pub struct CompileCache {
 }
 
 /// What the index records about the entry it vouches for.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Index {
     component_identity: String,
     component_sha256: String,
     identity: Identity,
-    /// The component's description (JSON), once it has been asked for.
+    /// The component's description, once it has been asked for: JSON kept as
+    /// it is inside the index (not as a string of JSON), so that reading the
+    /// index only steps over it and it is parsed once, by whoever uses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
+    description: Option<Box<RawValue>>,
 }
 
 /// A cache entry vouched for by its index: the open compiled code, the
@@ -133,7 +136,8 @@ impl CompileCache {
         if index.component_identity != component_identity || index.identity != Identity::of(&meta) {
             return Err("it is not the file this host compiled for this component".into());
         }
-        Ok(Some(Entry { file, component_sha256: index.component_sha256, description: index.description }))
+        let description = index.description.map(|json| String::from(Box::<str>::from(json)));
+        Ok(Some(Entry { file, component_sha256: index.component_sha256, description }))
     }
 
     /// Stores `compiled` as the entry for `key`, with its index: the component's
@@ -168,7 +172,7 @@ impl CompileCache {
         if index.component_identity != component_identity {
             return Err("the entry is another component's".into());
         }
-        index.description = Some(description.to_string());
+        index.description = Some(RawValue::from_string(description.to_string()).map_err(|err| err.to_string())?);
         write_index(&path, &index).map_err(|err| format!("cannot write its index: {err}"))
     }
 }
@@ -245,6 +249,26 @@ mod tests {
         assert_eq!(cache.open_entry("k", "aa").unwrap().unwrap().description, None);
         let mode = std::fs::metadata(cache.paths("k").1).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_description_is_kept_as_json_and_an_older_string_of_json_is_not_taken_for_one() {
+        let dir = private_tempdir();
+        let cache = CompileCache::open(dir.path()).unwrap();
+        cache.store("k", "aa", "f", b"code").unwrap();
+        let description = r#"{"name":"x","actions":[{"name":"a \"b\""}]}"#;
+        cache.describe("k", "aa", description).unwrap();
+        let index = std::fs::read_to_string(cache.paths("k").1).unwrap();
+        assert!(index.contains(&format!(r#""description":{description}"#)), "{index}");
+        assert_eq!(cache.open_entry("k", "aa").unwrap().unwrap().description.as_deref(), Some(description));
+        // An index written when descriptions were kept as strings of JSON still
+        // opens; what it holds is a string, which no loader reads as a
+        // description, so the component is asked again.
+        let older = index.replace(&format!(r#""description":{description}"#), r#""description":"{\"name\":\"x\"}""#);
+        std::fs::write(cache.paths("k").1, older).unwrap();
+        let kept = cache.open_entry("k", "aa").unwrap().unwrap().description.unwrap();
+        assert!(serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&kept).is_err(), "{kept}");
+        assert!(cache.describe("k", "aa", "not json").is_err());
     }
 
     #[test]
