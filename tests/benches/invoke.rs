@@ -10,7 +10,8 @@
 //!     network (an action that stops at parameter validation);
 //! (e) the instructions one invoke and one `--version` execute, counted by
 //!     `valgrind --tool=callgrind`: a figure that does not move with the load
-//!     of a shared machine, to compare commits by;
+//!     of a shared machine, to compare commits by (the invoke's also outside
+//!     SHA-256, which valgrind runs without the CPU's SHA extensions);
 //! (f) what a connector costs before its first action: its size as shipped,
 //!     and `host actions cofense` with an empty compile cache (the compile), with
 //!     each compiler.
