@@ -25,9 +25,9 @@ pub fn cache() -> PathBuf {
     xdg("XDG_CACHE_HOME", ".cache").join("soar").join("compiled")
 }
 
-/// `$XDG_CONFIG_HOME/soar/assets/<connector>.toml`: the default asset.
-pub fn default_asset(connector: &str) -> PathBuf {
-    xdg("XDG_CONFIG_HOME", ".config").join("soar").join("assets").join(format!("{connector}.toml"))
+/// `$XDG_CONFIG_HOME/soar/assets`: where `<connector>.toml` is the default asset.
+pub fn assets() -> PathBuf {
+    xdg("XDG_CONFIG_HOME", ".config").join("soar").join("assets")
 }
 
 /// `$XDG_CONFIG_HOME/soar/trusted-keys`: public keys of trusted publishers.

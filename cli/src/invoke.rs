@@ -1,20 +1,24 @@
 //! `host invoke`: run one action and print its SOAR-shaped result.
 
-use super::options::{DataDirArgs, LoadArgs, PluginDirArgs, TlsArgs};
+use super::options::{DataDirArgs, LoadArgs, LoadSettings, PluginDirArgs, TlsArgs, absolute};
 use super::output::{self, Format};
 use super::progress::Progress;
+use super::resident::{self, Forwarded};
 use super::{dirs, report_error};
 use clap::Args;
+use serde::{Deserialize, Serialize};
 use serde_json::Map;
 use soar_host::manifest::ActionKind;
+use soar_host::sandbox::outbound::TlsSettings;
 use soar_host::storage::{DiskStores, Stores};
-use soar_host::{ActionReport, Asset, Error, InvokeOptions, Limits, params};
+use soar_host::{ActionReport, Asset, Error, InvokeOptions, Limits, PluginDir, Runtime, params};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Arguments of `host invoke`.
 #[derive(Args)]
+#[command(after_help = resident::HANDED_OVER)]
 pub struct InvokeArgs {
     /// The connector (`cofense`)
     connector: String,
@@ -63,21 +67,112 @@ pub struct RunOptions {
 }
 
 /// One action to run: which, of which connector, with what.
-pub struct Call<'a> {
-    pub connector: &'a str,
-    pub which: Which<'a>,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Call {
+    pub connector: String,
+    pub which: Which,
     /// The parameters as given (`name=value`).
-    pub given: &'a [(String, String)],
+    pub given: Vec<(String, String)>,
     /// The container the action runs for.
     pub container: Option<u64>,
 }
 
 /// Which action to run.
-pub enum Which<'a> {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Which {
     /// By name.
-    Named(&'a str),
+    Named(String),
     /// The connector's action of this kind (`on poll` is its `ingest` action).
     Kind(ActionKind),
+}
+
+impl Call {
+    /// The parameters as given, for the result of an action that did not run.
+    fn echo(&self) -> Map<String, serde_json::Value> {
+        self.given.iter().map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str()))).collect()
+    }
+}
+
+/// [`RunOptions`] resolved: every default filled in from this process's
+/// environment, every path absolute, the limits checked. What an action needs
+/// to run the same here or in a resident host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// The asset file, if one was named.
+    pub asset: Option<PathBuf>,
+    /// Where `<connector>.toml`, the default asset, is.
+    pub assets_dir: PathBuf,
+    pub memory: usize,
+    pub time: Duration,
+    pub max_download: u64,
+    pub compact: bool,
+    pub output: Format,
+    pub plugin_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub load: LoadSettings,
+    pub tls: TlsSettings,
+}
+
+impl RunOptions {
+    /// The settings these options give.
+    fn settings(&self) -> Result<RunSettings, Error> {
+        Ok(RunSettings {
+            asset: self.asset.clone().map(absolute),
+            assets_dir: absolute(dirs::assets()),
+            memory: self.memory.saturating_mul(1 << 20),
+            time: Duration::try_from_secs_f64(self.timeout)
+                .map_err(|_| Error::Host(format!("--timeout {} is not a number of seconds", self.timeout)))?,
+            max_download: self.max_download.saturating_mul(1 << 20),
+            compact: self.compact,
+            output: self.output,
+            plugin_dir: self.plugins.path(),
+            data_dir: self.data.data_dir(),
+            load: self.load.settings(),
+            tls: self.tls.settings(),
+        })
+    }
+}
+
+impl RunSettings {
+    pub fn limits(&self) -> Limits {
+        Limits { memory: self.memory, time: self.time, max_download: self.max_download }
+    }
+}
+
+/// What a command that ran an action prints, and its exit code.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The error line for stderr, if the action failed.
+    pub error: Option<String>,
+    pub stdout: String,
+    pub exit: i32,
+}
+
+impl Outcome {
+    /// The output of `report`, in `format`.
+    pub fn of(report: &ActionReport, format: Format, compact: bool) -> Self {
+        let stdout = if format == Format::Table {
+            report_table(report)
+        } else {
+            let json = if compact { serde_json::to_string(report) } else { serde_json::to_string_pretty(report) };
+            json.unwrap_or_else(|err| format!("{{\"status\":\"failed\",\"message\":\"{err}\"}}")) + "\n"
+        };
+        Self { error: report.error.as_ref().map(|error| error.message.clone()), stdout, exit: report.exit_code() }
+    }
+
+    /// The outcome of an action that could not start because of `err`.
+    pub fn failed(err: &Error, call: &Call, format: Format, compact: bool) -> Self {
+        Self::of(&ActionReport::from_error(err, call.echo()), format, compact)
+    }
+
+    /// Prints the outcome; returns the exit code.
+    pub fn print(&self) -> i32 {
+        if let Some(error) = &self.error {
+            report_error(error);
+        }
+        print!("{}", self.stdout);
+        self.exit
+    }
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -91,32 +186,73 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 /// Runs `host invoke`; returns the exit code.
 pub async fn run(args: InvokeArgs) -> i32 {
     let call = Call {
-        connector: &args.connector,
-        which: Which::Named(&args.action),
-        given: &args.params,
+        connector: args.connector,
+        which: Which::Named(args.action),
+        given: args.params,
         container: args.container,
     };
     run_action(&call, &args.run).await
 }
 
-/// Runs one action, prints its result and returns the exit code.
-pub async fn run_action(call: &Call<'_>, options: &RunOptions) -> i32 {
-    let echo: Map<String, serde_json::Value> =
-        call.given.iter().map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str()))).collect();
-    let report = match invoke(call, options).await {
-        Ok(report) => report,
-        Err(err) => ActionReport::from_error(&err, echo),
+/// Runs one action, in the resident host that `SOAR_HOST_SOCKET` names if one
+/// serves there, else here; prints its result and returns the exit code.
+pub async fn run_action(call: &Call, options: &RunOptions) -> i32 {
+    let settings = match options.settings() {
+        Ok(settings) => settings,
+        Err(err) => return Outcome::failed(&err, call, options.output, options.compact).print(),
     };
-    if let Some(error) = &report.error {
-        report_error(&error.message);
+    settings.load.warn();
+    let progress = Progress::new();
+    let outcome = match resident::socket() {
+        Some(socket) => match resident::forward(&socket, call, &settings, &progress).await {
+            Forwarded::Done(outcome) => outcome,
+            Forwarded::Elsewhere(why) => {
+                tracing::info!("{why}; running the action in this process");
+                here(call, &settings, &progress).await
+            }
+        },
+        None => here(call, &settings, &progress).await,
+    };
+    progress.finish();
+    outcome.print()
+}
+
+/// Runs the action in this process.
+async fn here(call: &Call, settings: &RunSettings, progress: &Progress) -> Outcome {
+    let runtime = settings
+        .load
+        .trust()
+        .and_then(|trust| Runtime::new(settings.load.options(trust, settings.limits(), settings.tls.clone(), None)));
+    let report = match runtime {
+        Ok(runtime) => {
+            let report =
+                run_on(&runtime, call, settings, &|name| std::env::var(name).ok(), &|options| progress.attach(options))
+                    .await;
+            // The process exits next: the kernel takes back the engine's
+            // mappings and the compiled code at once, faster than their
+            // destructors would one by one.
+            std::mem::forget(runtime);
+            report
+        }
+        Err(err) => ActionReport::from_error(&err, call.echo()),
+    };
+    Outcome::of(&report, settings.output, settings.compact)
+}
+
+/// Runs `call` on `runtime`, with `env` as the environment its asset's
+/// `{ env = ... }` values and its user come from, and `watch` attaching the
+/// progress displays; returns its report, or the report of why it did not run.
+pub async fn run_on(
+    runtime: &Runtime,
+    call: &Call,
+    settings: &RunSettings,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+    watch: &(dyn Fn(&mut InvokeOptions) + Sync),
+) -> ActionReport {
+    match invoke(runtime, call, settings, env, watch).await {
+        Ok(report) => report,
+        Err(err) => ActionReport::from_error(&err, call.echo()),
     }
-    if options.output == Format::Table {
-        print!("{}", report_table(&report));
-        return report.exit_code();
-    }
-    let json = if options.compact { serde_json::to_string(&report) } else { serde_json::to_string_pretty(&report) };
-    println!("{}", json.unwrap_or_else(|err| format!("{{\"status\":\"failed\",\"message\":\"{err}\"}}")));
-    report.exit_code()
 }
 
 /// An action result for a person: its status and message, its data as a table,
@@ -146,43 +282,30 @@ fn report_table(report: &ActionReport) -> String {
     out
 }
 
-async fn invoke(call: &Call<'_>, options: &RunOptions) -> Result<ActionReport, Error> {
-    let limits = Limits {
-        memory: options.memory.saturating_mul(1 << 20),
-        time: Duration::try_from_secs_f64(options.timeout)
-            .map_err(|_| Error::Host(format!("--timeout {} is not a number of seconds", options.timeout)))?,
-        max_download: options.max_download.saturating_mul(1 << 20),
-    };
-    let runtime = options.load.runtime(limits, options.tls.settings())?;
-    let plugin = runtime.load(&options.plugins.plugins().find(call.connector)?).await?;
-    let action = match call.which {
+async fn invoke(
+    runtime: &Runtime,
+    call: &Call,
+    settings: &RunSettings,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+    watch: &(dyn Fn(&mut InvokeOptions) + Sync),
+) -> Result<ActionReport, Error> {
+    let plugin = runtime.plugin(&PluginDir::new(&settings.plugin_dir), &call.connector).await?;
+    let action = match &call.which {
         Which::Named(name) => plugin.action(name)?,
-        Which::Kind(kind) => plugin.action_of_kind(kind)?,
+        Which::Kind(kind) => plugin.action_of_kind(*kind)?,
     };
-    let params = params::bind(&action.params, call.given)?;
-    let asset_path = options.asset.clone().unwrap_or_else(|| dirs::default_asset(&plugin.info().name));
-    let asset = Arc::new(Asset::load(&asset_path, &plugin.info().configuration)?);
+    let params = params::bind(&action.params, &call.given)?;
+    let asset_path =
+        settings.asset.clone().unwrap_or_else(|| settings.assets_dir.join(format!("{}.toml", plugin.info().name)));
+    let asset = Arc::new(Asset::load_with_env(&asset_path, &plugin.info().configuration, env)?);
 
-    let data_dir = options.data.data_dir();
-    let mut invoke_options = InvokeOptions::new(data_dir.clone());
+    let mut invoke_options = InvokeOptions::new(settings.data_dir.clone());
+    invoke_options.user = soar_host::user_in(env);
     if let Some(id) = call.container {
-        invoke_options.container = Some(container_name(&data_dir, id)?);
+        invoke_options.container = Some(container_name(&settings.data_dir, id)?);
     }
-    let progress = Progress::new();
-    let messages = progress.clone();
-    invoke_options.progress = Some(Arc::new(move |message| messages.message(message)));
-    let bytes = progress.clone();
-    invoke_options.download_progress = Some(Arc::new(move |done, total| bytes.bytes(done, total)));
-    let containers = progress.clone();
-    invoke_options.ingest_progress = Some(Arc::new(move |count| containers.count(count, "containers")));
-    let report = runtime.invoke_action(&plugin, action, params, asset, &invoke_options).await;
-    progress.finish();
-    // The process exits next: the kernel takes back the engine's mappings and
-    // the compiled code at once, faster than their destructors would one by
-    // one.
-    std::mem::forget(plugin);
-    std::mem::forget(runtime);
-    Ok(report)
+    watch(&mut invoke_options);
+    Ok(runtime.invoke_action(&plugin, action, params, asset, &invoke_options).await)
 }
 
 /// The id and name of container `id`, which must exist.

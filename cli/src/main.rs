@@ -11,6 +11,7 @@ mod output;
 mod plugin;
 mod poll;
 mod progress;
+mod resident;
 mod signing;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,8 @@ enum Command {
     Sign(signing::SignArgs),
     /// Check a component's signatures and print its digest and signers
     Verify(signing::VerifyArgs),
+    /// Keep connectors loaded and run the actions that `invoke` and `poll` hand over (when SOAR_HOST_SOCKET names the socket)
+    Serve(resident::ServeArgs),
     /// Print a shell completion script (`host completions bash > ~/.local/share/bash-completion/completions/host`)
     Completions {
         /// The shell
@@ -80,7 +83,12 @@ fn run() -> i32 {
         }
     };
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // One action needs one thread; a resident host runs many at once.
+    let mut builder = match cli.command {
+        Command::Serve(_) => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -97,6 +105,7 @@ fn run() -> i32 {
             Command::Keygen(args) => signing::keygen(args),
             Command::Sign(args) => signing::sign(args),
             Command::Verify(args) => signing::verify(args),
+            Command::Serve(args) => resident::serve(args).await,
             Command::Completions { shell, name } => {
                 clap_complete::generate(
                     shell,
@@ -111,21 +120,43 @@ fn run() -> i32 {
     })
 }
 
+/// How this process logs, set once by `init_logging`.
+static LOGGING: std::sync::OnceLock<resident::Logging> = std::sync::OnceLock::new();
+
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_env("SOAR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let filter = std::env::var("SOAR_LOG").ok().filter(|filter| EnvFilter::try_new(filter).is_ok());
+    let logging = resident::Logging {
+        filter: filter.unwrap_or_else(|| default.into()),
+        colour: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    // `try_init` also routes the `log` records of dependencies into it.
+    let _ = tracing_subscriber::util::SubscriberInitExt::try_init(log_subscriber(&logging, std::io::stderr));
+    let _ = LOGGING.set(logging);
+}
+
+/// How this process logs (on stderr, as `-v` and `SOAR_LOG` say).
+pub fn logging() -> resident::Logging {
+    LOGGING.get().cloned().unwrap_or(resident::Logging { filter: "warn".into(), colour: false })
+}
+
+/// The log subscriber of a command that logs as `logging` says, to `writer`: in
+/// this process, or in a resident host for a command's action.
+pub fn log_subscriber<W>(logging: &resident::Logging, writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
+        .with_env_filter(EnvFilter::try_new(&logging.filter).unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_writer(writer)
+        .with_ansi(logging.colour)
         .with_target(false)
         .without_time()
-        .init();
+        .finish()
 }
 
 /// Writes the manual page of `host` and its subcommands to stdout.
@@ -175,6 +206,7 @@ mod tests {
         ("keygen", &["secret-key public-key"]),
         ("sign", &["secret-key public-key output"]),
         ("verify", &["public-key trust allow-partial-signatures"]),
+        ("serve", &["socket"]),
         ("completions", &["name"]),
         ("man", &[]),
     ];

@@ -4,10 +4,11 @@
 
 use super::dirs;
 use clap::Args;
+use serde::{Deserialize, Serialize};
 use soar_host::sandbox::outbound::TlsSettings;
 use soar_host::signing::TrustStore;
 use soar_host::{Compiler, Error, Limits, PluginDir, Runtime, RuntimeOptions, Trust};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where installed connectors are.
 #[derive(Args)]
@@ -19,7 +20,12 @@ pub struct PluginDirArgs {
 
 impl PluginDirArgs {
     pub fn plugins(&self) -> PluginDir {
-        PluginDir::new(self.plugin_dir.clone().unwrap_or_else(dirs::plugins))
+        PluginDir::new(self.path())
+    }
+
+    /// The directory, absolute.
+    pub fn path(&self) -> PathBuf {
+        absolute(self.plugin_dir.clone().unwrap_or_else(dirs::plugins))
     }
 }
 
@@ -33,7 +39,7 @@ pub struct DataDirArgs {
 
 impl DataDirArgs {
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(dirs::data)
+        absolute(self.data_dir.clone().unwrap_or_else(dirs::data))
     }
 }
 
@@ -59,10 +65,15 @@ pub struct TrustArgs {
 
 impl TrustArgs {
     pub fn trust_store(&self) -> Result<TrustStore, Error> {
-        TrustStore::load(&self.trust.clone().unwrap_or_else(dirs::trusted_keys))
-            .map(|store| store.allow_partial_signatures(self.allow_partial_signatures))
-            .map_err(Error::TrustStore)
+        trust_store(&self.trust.clone().unwrap_or_else(dirs::trusted_keys), self.allow_partial_signatures)
     }
+}
+
+/// The trusted keys at `path`, as they are now on disk.
+fn trust_store(path: &Path, allow_partial_signatures: bool) -> Result<TrustStore, Error> {
+    TrustStore::load(path)
+        .map(|store| store.allow_partial_signatures(allow_partial_signatures))
+        .map_err(Error::TrustStore)
 }
 
 /// How connectors are loaded: whose signatures count (or none, while
@@ -83,28 +94,24 @@ pub struct LoadArgs {
 }
 
 impl LoadArgs {
+    /// Every default filled in from this process's environment, every path
+    /// made absolute.
+    pub fn settings(&self) -> LoadSettings {
+        LoadSettings {
+            trust: absolute(self.trust.trust.clone().unwrap_or_else(dirs::trusted_keys)),
+            allow_partial_signatures: self.trust.allow_partial_signatures,
+            allow_unsigned: self.allow_unsigned,
+            cache_dir: absolute(self.cache.cache_dir.clone().unwrap_or_else(dirs::cache)),
+            compiler: self.compiler,
+        }
+    }
+
     /// A runtime for one command: it runs at most one action, so without an
     /// instance pool (see `RuntimeOptions::instance_pool`).
     pub fn runtime(&self, limits: Limits, tls: TlsSettings) -> Result<Runtime, Error> {
-        let trust = if self.allow_unsigned {
-            eprintln!(
-                "WARNING: --allow-unsigned: connector signatures are NOT checked. Use this only while developing connectors."
-            );
-            Trust::AllowUnsigned
-        } else {
-            Trust::Signed(self.trust.trust_store()?)
-        };
-        let cache_dir = Some(self.cache.cache_dir.clone().unwrap_or_else(dirs::cache));
-        let compiler = self.compiler;
-        Runtime::new(RuntimeOptions {
-            trust,
-            cache_dir,
-            limits,
-            tls,
-            instance_pool: None,
-            compiler,
-            ..Default::default()
-        })
+        let settings = self.settings();
+        settings.warn();
+        Runtime::new(settings.options(settings.trust()?, limits, tls, None))
     }
 
     /// A runtime that loads connectors and runs none of their actions: it
@@ -112,6 +119,55 @@ impl LoadArgs {
     pub fn loader(&self) -> Result<Runtime, Error> {
         self.runtime(Limits::default(), TlsSettings::default())
     }
+}
+
+/// How connectors are loaded, resolved: what a runtime is made of, in this
+/// process or in a resident host (`host serve`), which never looks at its own
+/// environment for these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadSettings {
+    pub trust: PathBuf,
+    pub allow_partial_signatures: bool,
+    pub allow_unsigned: bool,
+    pub cache_dir: PathBuf,
+    pub compiler: Compiler,
+}
+
+impl LoadSettings {
+    /// Warns, on this process's stderr, of what a person must not miss.
+    pub fn warn(&self) {
+        if self.allow_unsigned {
+            eprintln!(
+                "WARNING: --allow-unsigned: connector signatures are NOT checked. Use this only while developing connectors."
+            );
+        }
+    }
+
+    /// Whose components load: the trusted keys as they are now on disk.
+    pub fn trust(&self) -> Result<Trust, Error> {
+        if self.allow_unsigned {
+            return Ok(Trust::AllowUnsigned);
+        }
+        trust_store(&self.trust, self.allow_partial_signatures).map(Trust::Signed)
+    }
+
+    /// The options of a runtime trusting `trust`.
+    pub fn options(&self, trust: Trust, limits: Limits, tls: TlsSettings, pool: Option<u32>) -> RuntimeOptions {
+        RuntimeOptions {
+            trust,
+            cache_dir: Some(self.cache_dir.clone()),
+            limits,
+            tls,
+            instance_pool: pool,
+            compiler: self.compiler,
+            ..Default::default()
+        }
+    }
+}
+
+/// `path`, relative to the working directory if it is relative.
+pub fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 /// Which certificate authorities vouch for vendors and registries.
@@ -124,7 +180,7 @@ pub struct TlsArgs {
 
 impl TlsArgs {
     pub fn settings(&self) -> TlsSettings {
-        TlsSettings { ca_bundle: self.ca_bundle.clone() }
+        TlsSettings { ca_bundle: self.ca_bundle.clone().map(absolute) }
     }
 }
 

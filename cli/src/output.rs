@@ -6,7 +6,8 @@ use serde_json::Value;
 use soar_host::redact::printable;
 
 /// How a command prints what it found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// JSON, for programs and playbooks
     Json,

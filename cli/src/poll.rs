@@ -6,6 +6,7 @@ use soar_host::manifest::ActionKind;
 
 /// Arguments of `host poll`.
 #[derive(Args)]
+#[command(after_help = crate::resident::HANDED_OVER)]
 pub struct PollArgs {
     /// The connector (`threatconnect`)
     connector: String,
@@ -29,6 +30,6 @@ pub async fn run(args: PollArgs) -> i32 {
         params.push(("container_count".to_string(), count.to_string()));
     }
     let call =
-        Call { connector: &args.connector, which: Which::Kind(ActionKind::Ingest), given: &params, container: None };
+        Call { connector: args.connector, which: Which::Kind(ActionKind::Ingest), given: params, container: None };
     run_action(&call, &args.run).await
 }

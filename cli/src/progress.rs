@@ -67,6 +67,16 @@ impl Progress {
         }
     }
 
+    /// Shows the progress of the action `options` are for.
+    pub fn attach(&self, options: &mut soar_host::InvokeOptions) {
+        let messages = self.clone();
+        options.progress = Some(std::sync::Arc::new(move |message| messages.message(message)));
+        let bytes = self.clone();
+        options.download_progress = Some(std::sync::Arc::new(move |done, total| bytes.bytes(done, total)));
+        let containers = self.clone();
+        options.ingest_progress = Some(std::sync::Arc::new(move |count| containers.count(count, "containers")));
+    }
+
     /// Removes the display.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {

@@ -88,6 +88,17 @@ impl Asset {
     /// Loads `path` and checks it against the connector's configuration variables.
     /// The asset's name is its `name` key, or else the file name without extension.
     pub fn load(path: &Path, schema: &[ConfigInfo]) -> Result<Self, AssetError> {
+        Self::load_with_env(path, schema, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Asset::load`], taking `{ env = "VAR" }` values from `env` instead of
+    /// this process's environment: a resident host loads the asset of a
+    /// command run elsewhere, with that command's environment.
+    pub fn load_with_env(
+        path: &Path,
+        schema: &[ConfigInfo],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, AssetError> {
         let read_error = |source| AssetError::Read { path: path.to_path_buf(), source };
         let bytes = read_regular_file(path, MAX_ASSET_FILE).map_err(read_error)?;
         let text = String::from_utf8(bytes)
@@ -116,7 +127,7 @@ impl Asset {
                     known.join(", ")
                 )));
             };
-            let (text, inline) = resolve(&key, value, base).map_err(invalid)?;
+            let (text, inline) = resolve(&key, value, base, env).map_err(invalid)?;
             let text = check_value(variable, text).map_err(invalid)?;
             inline_secret |= inline && variable.ty == ConfigType::Password;
             values.insert(key, text);
@@ -286,7 +297,12 @@ fn sanitize_message(message: &str, schema: &[ConfigInfo]) -> String {
 /// A TOML value as configuration text: scalars as written, `{ env = "VAR" }` from
 /// the environment and `{ file = "path" }` from a file (relative to the asset
 /// file). Returns the text and whether it was written inline.
-fn resolve(key: &str, value: toml::Value, base: &Path) -> Result<(String, bool), String> {
+fn resolve(
+    key: &str,
+    value: toml::Value,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, bool), String> {
     match value {
         toml::Value::String(text) => Ok((text, true)),
         toml::Value::Boolean(flag) => Ok((flag.to_string(), true)),
@@ -295,9 +311,9 @@ fn resolve(key: &str, value: toml::Value, base: &Path) -> Result<(String, bool),
         toml::Value::Table(table) => {
             let source = |name: &str| table.get(name).and_then(toml::Value::as_str);
             match (source("env"), source("file"), table.len()) {
-                (Some(var), None, 1) => std::env::var(var)
+                (Some(var), None, 1) => env(var)
                     .map(|value| (value, false))
-                    .map_err(|_| format!("'{key}' comes from environment variable {var}, which is not set")),
+                    .ok_or_else(|| format!("'{key}' comes from environment variable {var}, which is not set")),
                 (None, Some(file), 1) => {
                     let file = base.join(file);
                     let unreadable = |err: std::io::Error| {

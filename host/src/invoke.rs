@@ -90,7 +90,12 @@ impl InvokeOptions {
 
 /// The user running the host, as the environment names them.
 pub fn current_user() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+    user_in(&|name| std::env::var(name).ok())
+}
+
+/// The user an environment names (`USER`, else `LOGNAME`).
+pub fn user_in(env: &dyn Fn(&str) -> Option<String>) -> String {
+    env("USER").or_else(|| env("LOGNAME")).unwrap_or_else(|| "unknown".into())
 }
 
 /// Whether the action succeeded.

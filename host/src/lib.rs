@@ -55,8 +55,8 @@ pub mod storage;
 
 pub use asset::{Asset, AssetError};
 pub use error::{Error, FailureKind};
-pub use invoke::{ActionReport, Failure, InvokeOptions, Status, current_user};
+pub use invoke::{ActionReport, Failure, InvokeOptions, Status, current_user, user_in};
 pub use manifest::ConnectorInfo;
-pub use plugin::{Action, Plugin, PluginDir};
+pub use plugin::{Action, FileStamp, Plugin, PluginDir};
 pub use runtime::{Compiler, Runtime, RuntimeOptions, Trust};
 pub use sandbox::Limits;

@@ -1,7 +1,7 @@
 //! What a connector says about itself (its `describe` export), in host types.
 
 use crate::bindings::exports::soar::connector::metadata as wit;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A connector's self-description.
 #[derive(Debug, Clone, Serialize)]
@@ -69,7 +69,7 @@ pub struct ActionInfo {
 }
 
 /// How SOAR platforms classify an action.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ActionKind {
     Test,

@@ -97,9 +97,10 @@ pub(crate) struct Loaded {
     pub plugin: Arc<Plugin>,
 }
 
-/// What changes when a file is replaced or written to.
+/// What changes when a file is replaced or written to: its device and inode,
+/// size, and modification and change times (the change time cannot be set back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FileStamp {
+pub struct FileStamp {
     dev: u64,
     ino: u64,
     size: u64,
@@ -108,6 +109,7 @@ pub(crate) struct FileStamp {
 }
 
 impl FileStamp {
+    /// The stamp of the file `meta` describes.
     pub fn of(meta: &std::fs::Metadata) -> Self {
         use std::os::unix::fs::MetadataExt;
         Self {

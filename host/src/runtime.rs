@@ -25,7 +25,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 const KEEP_RESIDENT: usize = 4 << 20;
 
 /// Which components the runtime loads.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Trust {
     /// Only components signed by a key of the store (the default).
     Signed(TrustStore),
@@ -70,6 +70,20 @@ impl Compiler {
             Compiler::Optimizing => wasmtime::Strategy::Cranelift,
             Compiler::Baseline => wasmtime::Strategy::Winch,
         }
+    }
+}
+
+/// A compiler is written in configuration by its name.
+impl serde::Serialize for Compiler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Compiler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 

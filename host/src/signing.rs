@@ -73,6 +73,18 @@ pub struct TrustStore {
     allow_partial: bool,
 }
 
+/// Two stores are equal when they trust the same keys, by the same names and
+/// in the same order, with the same rule on partial signatures: a host that
+/// keeps loaded connectors can tell whether the keys changed since.
+impl PartialEq for TrustStore {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: &TrustedKey, b: &TrustedKey| a.name == b.name && a.key.to_bytes() == b.key.to_bytes();
+        self.allow_partial == other.allow_partial
+            && self.keys.len() == other.keys.len()
+            && self.keys.iter().zip(&other.keys).all(|(a, b)| same(a, b))
+    }
+}
+
 /// The largest key file read from a trust directory.
 const MAX_KEY_FILE: u64 = 64 * 1024;
 
@@ -407,6 +419,18 @@ mod tests {
             store.add(format!("key{i}"), key.pk.clone());
         }
         store
+    }
+
+    #[test]
+    fn stores_are_equal_when_they_trust_the_same_keys_by_the_same_names_and_rule() {
+        let (a, b) = (KeyPair::generate(), KeyPair::generate());
+        assert_eq!(store_of(&[&a, &b]), store_of(&[&a, &b]));
+        assert_ne!(store_of(&[&a, &b]), store_of(&[&a]), "a key taken out");
+        assert_ne!(store_of(&[&a]), store_of(&[&b]), "another key");
+        let mut renamed = TrustStore::empty();
+        renamed.add("publisher", a.pk.clone());
+        assert_ne!(store_of(&[&a]), renamed, "the signer's name shows in results");
+        assert_ne!(store_of(&[&a]), store_of(&[&a]).allow_partial_signatures(true));
     }
 
     #[test]

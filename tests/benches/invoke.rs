@@ -1,14 +1,15 @@
 //! Action latency (`make bench`):
 //!
 //! (a) the whole `host invoke cofense get-ioc` process against the simulator,
-//!     compile cache warm and token cached, and
+//!     compile cache warm and token cached, running the action itself, and
+//!     handing it to a resident host (`host serve`, `SOAR_HOST_SOCKET`), and
 //! (b) the same HTTP call from a Python script using `requests`, a fresh process
 //!     per action, as classic SOAR platforms run actions: run in turns (A B A B),
 //!     with the median of the pairs' ratios;
 //! (c) `host --version`, beside `/bin/true` (what starting any process costs);
 //! (d) instantiating the component and calling one action in-process, without
 //!     network (an action that stops at parameter validation);
-//! (e) the instructions one invoke and one `--version` execute, counted by
+//! (e) the instructions one invoke (of each kind) and one `--version` execute, counted by
 //!     `valgrind --tool=callgrind`: a figure that does not move with the load
 //!     of a shared machine, to compare commits by (the invoke's also outside
 //!     SHA-256, which valgrind runs without the CPU's SHA extensions);
@@ -19,7 +20,7 @@
 use soar_host::signing::TrustStore;
 use soar_host::{Asset, Compiler, InvokeOptions, Runtime, RuntimeOptions, Trust, params};
 use soar_tests::bench::{BenchDirs, Stats, host_command, measure, show};
-use soar_tests::harness::{plugin_dir, trust_dir, unsigned_component};
+use soar_tests::harness::{Resident, plugin_dir, trust_dir, unsigned_component};
 use soar_tests::sim::cofense_vision::CofenseSim;
 use std::process::Command;
 use std::sync::Arc;
@@ -64,24 +65,42 @@ fn main() -> anyhow::Result<()> {
     let mut python = Command::new("python3");
     python.arg(&script).arg(sim.base_url()).arg(&state).arg(&ioc).arg(source);
 
-    let (mut host_samples, mut python_samples, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let resident = Resident::start(dirs.host())?;
+    let mut handing = Command::new(host.get_program());
+    handing.args(host.get_args()).envs(host.get_envs().filter_map(|(name, value)| Some((name, value?))));
+    handing.env("SOAR_HOST_SOCKET", &resident.socket);
+    // Warm up: the resident host loads the component and opens a connection.
+    anyhow::ensure!(measure(&mut handing)?.stdout == warm.stdout, "the resident host's result differs");
+
+    let (mut host_samples, mut handed_samples, mut python_samples) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ratios, mut handed_ratios) = (Vec::new(), Vec::new());
     for _ in 0..PROCESS_RUNS {
         let run = measure(&mut host)?;
         anyhow::ensure!(run.status.success(), "host invoke failed");
+        let handed = measure(&mut handing)?;
+        anyhow::ensure!(handed.status.success(), "host invoke through the resident host failed");
         let baseline = measure(&mut python)?;
         anyhow::ensure!(baseline.status.success(), "the Python script failed (is `requests` installed?)");
         ratios.push(run.elapsed.as_secs_f64() / baseline.elapsed.as_secs_f64());
+        handed_ratios.push(handed.elapsed.as_secs_f64() / baseline.elapsed.as_secs_f64());
         host_samples.push(run.elapsed);
+        handed_samples.push(handed.elapsed);
         python_samples.push(baseline.elapsed);
     }
     ratios.sort_by(f64::total_cmp);
+    handed_ratios.sort_by(f64::total_cmp);
     println!(
         "(a) host invoke cofense get-ioc, whole process, cache warm ({PROCESS_RUNS} runs): {}",
         Stats::of(&mut host_samples)
     );
     println!("    first run (compiling the component): {}", show(warm.elapsed));
+    println!("    handed to a resident host, in turns: {}", Stats::of(&mut handed_samples));
     println!("(b) python3 + requests, fresh process per action, in turns with (a): {}", Stats::of(&mut python_samples));
-    println!("    host / python, median of the pairs: {:.2}%", ratios[ratios.len() / 2] * 100.0);
+    println!(
+        "    host / python, median of the pairs: {:.2}% | handed to a resident host: {:.2}%",
+        ratios[ratios.len() / 2] * 100.0,
+        handed_ratios[handed_ratios.len() / 2] * 100.0
+    );
 
     let mut version = dirs.host();
     version.arg("--version");
@@ -94,7 +113,7 @@ fn main() -> anyhow::Result<()> {
     println!("(c) host --version: {} | /bin/true, in turns: {}", Stats::of(&mut versions), Stats::of(&mut floors));
 
     tokio.block_on(in_process(cache, data, asset))?;
-    instruction_counts(&mut host, &mut version)?;
+    instruction_counts(&mut host, &mut handing, &mut version)?;
     first_compile()
 }
 
@@ -132,7 +151,7 @@ fn first_compile() -> anyhow::Result<()> {
 /// Valgrind's CPU has no SHA extensions, so the component's SHA-256 (a fraction
 /// of a millisecond with them) runs in portable code there and counts for most
 /// of an invoke: the figure outside it is the one that shows the rest move.
-fn instruction_counts(invoke: &mut Command, version: &mut Command) -> anyhow::Result<()> {
+fn instruction_counts(invoke: &mut Command, handing: &mut Command, version: &mut Command) -> anyhow::Result<()> {
     let profile = tempfile::NamedTempFile::new()?;
     let count = |command: &Command| -> anyhow::Result<Option<u64>> {
         let mut counted = Command::new("valgrind");
@@ -158,9 +177,10 @@ fn instruction_counts(invoke: &mut Command, version: &mut Command) -> anyhow::Re
     }
     let invoked = count(invoke)?.unwrap_or(0);
     let hashing = inclusive_cost(profile.path(), "sha2::sha256::compress256")?;
+    let handed = count(handing)?.unwrap_or(0);
     let started = count(version)?.unwrap_or(0);
     println!(
-        "(e) instructions (callgrind): host invoke cofense get-ioc {invoked}, {} of them outside SHA-256 | host --version {started}",
+        "(e) instructions (callgrind): host invoke cofense get-ioc {invoked}, {} of them outside SHA-256 | handed to a resident host {handed} (the command's) | host --version {started}",
         invoked.saturating_sub(hashing)
     );
     Ok(())

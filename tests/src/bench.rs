@@ -87,7 +87,7 @@ pub fn host_command(data: &std::path::Path, cache: &std::path::Path) -> std::pro
     // In the environment: each command reads those of them it takes.
     host.env("SOAR_PLUGIN_DIR", plugin_dir()).env("SOAR_TRUST", trust_dir());
     host.env("SOAR_DATA_DIR", data).env("SOAR_CACHE_DIR", cache);
-    host.env_remove("RUST_BACKTRACE");
+    host.env_remove("RUST_BACKTRACE").env_remove("SOAR_HOST_SOCKET");
     host
 }
 

@@ -142,7 +142,8 @@ impl HostEnv {
     /// A fresh environment using the components in `plugin_dir`.
     pub fn with_plugins(plugin_dir: PathBuf) -> Self {
         let cache_dir = workspace().join("target/test-cache");
-        Self { dir: tempfile::tempdir().expect("temporary directory"), plugin_dir, cache_dir, trust_dir: trust_dir() }
+        let dir = tempfile::tempdir().expect("temporary directory");
+        Self { dir, plugin_dir, cache_dir, trust_dir: trust_dir() }
     }
 
     /// Trusts the keys in `trust_dir` instead of the tests' development key.
@@ -178,7 +179,14 @@ impl HostEnv {
     /// in the environment, which every command that takes one of them reads
     /// and the others ignore; an option after the subcommand overrides them.
     pub fn command(&self) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(host_binary());
+        let mut command = tokio::process::Command::from(self.std_command());
+        command.kill_on_drop(true);
+        command
+    }
+
+    /// [`HostEnv::command`], to run without an async runtime.
+    pub fn std_command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(host_binary());
         command
             .env("SOAR_PLUGIN_DIR", &self.plugin_dir)
             .env("SOAR_DATA_DIR", self.data_dir())
@@ -189,12 +197,13 @@ impl HostEnv {
             .env_remove("SOAR_ALLOW_PARTIAL_SIGNATURES")
             .env_remove("SOAR_CA_BUNDLE")
             .env_remove("SOAR_COMPILER")
+            // Not the developer's own resident host.
+            .env_remove("SOAR_HOST_SOCKET")
             // No registry credentials of the developer's reach the tests.
             .env_remove("SOAR_REGISTRY_USERNAME")
             .env_remove("SOAR_REGISTRY_PASSWORD")
             .env("DOCKER_CONFIG", self.dir.path().join("docker"))
-            .env_remove("SOAR_LOG")
-            .kill_on_drop(true);
+            .env_remove("SOAR_LOG");
         command
     }
 
@@ -231,6 +240,55 @@ impl HostEnv {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(&args).await
+    }
+}
+
+/// A resident host (`host serve`) on a socket in a private directory of its
+/// own, stopped when dropped. What it logs (`-v`: a line per action served) goes
+/// to a file, for tests to tell that it ran an action.
+pub struct Resident {
+    child: std::process::Child,
+    pub socket: PathBuf,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+impl Resident {
+    /// Starts `host -v serve` as `command` says (a `host` command with its
+    /// environment), and waits until it answers on its socket.
+    pub fn start(mut command: std::process::Command) -> std::io::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let socket = dir.path().join("run").join("host.sock");
+        let log = dir.path().join("serve.log");
+        command.arg("-v").arg("serve").arg("--socket").arg(&socket);
+        command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
+        command.stderr(std::fs::File::create(&log)?);
+        let mut child = command.spawn()?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            if let Some(status) = child.try_wait()? {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(std::io::Error::other(format!("host serve exited ({status}): {log}")));
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(std::io::Error::other("host serve did not listen within 20 s"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Ok(Self { child, socket, log, _dir: dir })
+    }
+
+    /// What it has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Resident {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -5,6 +5,7 @@ mod adversarial;
 mod cli;
 mod distribution;
 mod embedding;
+mod resident;
 mod sandbox;
 mod scaffold;
 mod signing;

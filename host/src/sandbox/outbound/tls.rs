@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use wasmtime_wasi_http::Error;
 
 /// How the host checks vendors' TLS certificates.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TlsSettings {
     /// A PEM file of CA certificates trusted besides the system's (an
     /// on-premises deployment's internal CA).
