@@ -7,6 +7,7 @@ use soar_host::exit;
 use soar_tests::harness::{HostEnv, Resident, Run, component, trust_dir, unsigned_component};
 use soar_tests::kit::Vendor;
 use soar_tests::sim::cofense_vision::CofenseSim;
+use soar_tests::sim::{Fault, FaultRule};
 use std::io::{BufRead, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
@@ -378,4 +379,47 @@ async fn a_resident_host_answers_no_other_user() {
     let output = serve.wait_with_output().await.unwrap();
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(log.contains("refused a connection from user 0"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_commands_at_once_than_the_pool_holds_all_get_their_result() {
+    let vision = Vendor::<CofenseSim>::start().await;
+    let args = get_ioc(&vision);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let resident = resident();
+    let socket = Some(resident.socket.as_path());
+    let first = run(&vision.env, socket, &args).await.success();
+    // Half again as many as a runtime's 16 instances.
+    let runs = futures_util::future::join_all((0..24).map(|_| run(&vision.env, socket, &args))).await;
+    for run in &runs {
+        assert_eq!((run.code, &run.stdout), (0, &first.stdout), "{run:#?}");
+    }
+    assert_eq!(served(&resident.log()), 25, "{}", resident.log());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_that_goes_away_stops_its_action() {
+    let vision = Vendor::<CofenseSim>::start().await;
+    let args = get_ioc(&vision);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let resident = resident();
+    let socket = Some(resident.socket.as_path());
+    run(&vision.env, socket, &args).await.success();
+    vision.take_requests();
+    let slow = std::time::Duration::from_secs(3);
+    vision.sim.server().inject(FaultRule::on("/iocrepository", Fault::Slow { millis: slow.as_millis() as u64 }));
+    let started = std::time::Instant::now();
+    let mut command = vision.env.command();
+    command.env("SOAR_HOST_SOCKET", &resident.socket).args(&args).stdout(std::process::Stdio::null());
+    let mut waiting = command.spawn().unwrap();
+    while vision.sim.server().requests().is_empty() {
+        assert!(started.elapsed() < slow, "the request never reached the vendor");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    waiting.start_kill().unwrap();
+    waiting.wait().await.unwrap();
+    // Past the vendor's delay: an action still running would have ended by now.
+    run(&vision.env, socket, &args).await.success();
+    tokio::time::sleep(slow.saturating_sub(started.elapsed()) + std::time::Duration::from_millis(500)).await;
+    assert_eq!(served(&resident.log()), 2, "the stopped action never ended: {}", resident.log());
 }
