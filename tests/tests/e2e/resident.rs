@@ -158,6 +158,13 @@ async fn serve_refuses_a_socket_another_user_could_replace_or_that_is_not_its_ow
     assert!(run.stderr.contains("exists and is not a socket"), "{run:#?}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
 
+    // A socket left by a resident host that was killed is taken over.
+    let stale = file.with_file_name("stale.sock");
+    drop(UnixListener::bind(&stale).unwrap());
+    let mut taking_over = env.command().args(["serve", "--socket", stale.to_str().unwrap()]).spawn().unwrap();
+    until_listening(&stale).await;
+    taking_over.start_kill().unwrap();
+
     let first = resident();
     let run = env.run(&["serve", "--socket", first.socket.to_str().unwrap()]).await;
     assert_eq!(run.code, exit::HOST, "{run:#?}");
@@ -169,6 +176,15 @@ async fn serve_refuses_a_socket_another_user_could_replace_or_that_is_not_its_ow
     let asset = env.asset("cofense", UNREACHABLE_ASSET);
     let args = ["invoke", "cofense", "get-ioc", "--param", "source=x", "--asset", asset.to_str().unwrap()];
     run_checked(&env, &first, &args).await;
+}
+
+/// Waits (20 s at most) until something listens on `socket`.
+async fn until_listening(socket: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::os::unix::net::UnixStream::connect(socket).is_err() {
+        assert!(std::time::Instant::now() < deadline, "nothing listens on {}", socket.display());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 /// Runs `args` through `resident` and checks it ran there and stopped at the
@@ -360,11 +376,7 @@ async fn a_resident_host_answers_no_other_user() {
     let socket = run_dir.join("host.sock");
     serve.args(["serve", "--socket", socket.to_str().unwrap()]).stderr(std::process::Stdio::piped());
     let mut serve = tokio::process::Command::from(serve).kill_on_drop(true).spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-        assert!(std::time::Instant::now() < deadline, "host serve did not listen");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    until_listening(&socket).await;
     // Root may open the socket; the resident host still answers nothing.
     let stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
     (&stream).write_all(b"{}\n").unwrap();
