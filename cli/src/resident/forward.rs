@@ -1,6 +1,6 @@
 //! The command's end: handing an action to the resident host.
 
-use super::{Event, Request, VERSION, current_uid};
+use super::{Event, Request, build, current_uid};
 use crate::invoke::{Call, Outcome, RunSettings};
 use crate::progress::Progress;
 use soar_host::Error;
@@ -45,7 +45,7 @@ pub async fn forward(socket: &Path, call: &Call, settings: &RunSettings, progres
         Err(err) => return failed(format!("cannot tell who serves {}: {err}", socket.display())),
     }
     let request = Request {
-        version: VERSION.into(),
+        version: build(),
         call: call.clone(),
         settings: settings.clone(),
         env: std::env::vars_os()

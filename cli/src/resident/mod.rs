@@ -40,9 +40,24 @@ pub const HANDED_OVER: &str =
 /// The longest request line a resident host reads.
 const MAX_REQUEST: u64 = 4 << 20;
 
-/// What the command and the resident host must agree on: the same build of the
-/// host runs an action the same way.
+/// The version of the host and of the protocol.
 const VERSION: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"), " protocol 1");
+
+/// What the command and the resident host must agree on: the same build runs an
+/// action the same way. Besides the version, the size and modification time of
+/// the executable: a host rebuilt or upgraded in place never hands its actions
+/// to a resident host still running the old code (which takes this when it
+/// starts).
+fn build() -> String {
+    let executable = std::env::current_exe().and_then(std::fs::metadata);
+    match executable.as_ref().map(|meta| (meta.len(), meta.modified())) {
+        Ok((size, Ok(modified))) => {
+            let modified = modified.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            format!("{VERSION}, an executable of {size} bytes modified at {}", modified.as_nanos())
+        }
+        _ => VERSION.into(),
+    }
+}
 
 /// The socket `SOAR_HOST_SOCKET` names, if it names one.
 pub fn socket() -> Option<PathBuf> {
@@ -52,7 +67,7 @@ pub fn socket() -> Option<PathBuf> {
 /// An action handed to the resident host.
 #[derive(Debug, Serialize, Deserialize)]
 struct Request {
-    /// The command's [`VERSION`].
+    /// The command's [`build`].
     version: String,
     call: Call,
     settings: RunSettings,

@@ -1,6 +1,6 @@
 //! `host serve`: the resident host's end.
 
-use super::{Event, Logging, MAX_REQUEST, Request, SOCKET_VAR, VERSION, current_uid};
+use super::{Event, Logging, MAX_REQUEST, Request, SOCKET_VAR, build, current_uid};
 use crate::invoke::{Outcome, RunSettings, Which, run_on};
 use crate::options::LoadSettings;
 use crate::report_error;
@@ -54,11 +54,12 @@ pub async fn run(args: ServeArgs) -> i32 {
     };
     eprintln!("serving actions on {} until SIGINT or SIGTERM", socket.display());
     let warm = Arc::new(Warm::default());
+    let build: Arc<str> = build().into();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(serve(stream, warm.clone()));
+                    tokio::spawn(serve(stream, warm.clone(), build.clone()));
                 }
                 Err(err) => {
                     // Out of file descriptors, say: wait for some to close.
@@ -111,7 +112,7 @@ fn bind(socket: &Path) -> Result<UnixListener, String> {
 }
 
 /// Serves one connection: one action.
-async fn serve(stream: UnixStream, warm: Arc<Warm>) {
+async fn serve(stream: UnixStream, warm: Arc<Warm>, build: Arc<str>) {
     match stream.peer_cred() {
         Ok(peer) if peer.uid() == current_uid() => {}
         Ok(peer) => return tracing::warn!("refused a connection from user {}", peer.uid()),
@@ -129,7 +130,7 @@ async fn serve(stream: UnixStream, warm: Arc<Warm>) {
             }
         }
     });
-    match read_request(&mut reader).await {
+    match read_request(&mut reader, &build).await {
         Err(reason) => {
             tracing::info!("refused a request: {reason}");
             let _ = events.send(Event::Refused(reason)).await;
@@ -152,8 +153,8 @@ async fn serve(stream: UnixStream, warm: Arc<Warm>) {
 }
 
 /// Reads and checks the request: one line of JSON, from a command of this
-/// version, with every path resolved.
-async fn read_request(reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>) -> Result<Request, String> {
+/// `build`, with every path resolved.
+async fn read_request(reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>, build: &str) -> Result<Request, String> {
     let mut line = Vec::new();
     (&mut *reader)
         .take(MAX_REQUEST)
@@ -164,8 +165,8 @@ async fn read_request(reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>) -
         return Err(format!("the request is not one line of at most {MAX_REQUEST} bytes"));
     }
     let request: Request = serde_json::from_slice(&line).map_err(|err| format!("malformed request: {err}"))?;
-    if request.version != VERSION {
-        return Err(format!("it is {VERSION}; the command is {}", request.version));
+    if request.version != build {
+        return Err(format!("it is {build}; the command is {}", request.version));
     }
     let settings = &request.settings;
     let paths = [

@@ -4,7 +4,7 @@
 //! not.
 
 use soar_host::exit;
-use soar_tests::harness::{HostEnv, Resident, Run, component, trust_dir, unsigned_component};
+use soar_tests::harness::{HostEnv, Resident, Run, component, host_binary, trust_dir, unsigned_component};
 use soar_tests::kit::Vendor;
 use soar_tests::sim::cofense_vision::CofenseSim;
 use soar_tests::sim::{Fault, FaultRule};
@@ -434,4 +434,27 @@ async fn a_command_that_goes_away_stops_its_action() {
     run(&vision.env, socket, &args).await.success();
     tokio::time::sleep(slow.saturating_sub(started.elapsed()) + std::time::Duration::from_millis(500)).await;
     assert_eq!(served(&resident.log()), 2, "the stopped action never ended: {}", resident.log());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_of_another_build_runs_its_action_itself() {
+    // The same version, but another executable: as after a rebuild or an
+    // upgrade in place, with the old resident host still running.
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("host");
+    std::fs::copy(host_binary(), &old).unwrap();
+    let earlier = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
+    std::fs::File::options().write(true).open(&old).unwrap().set_modified(earlier).unwrap();
+    let resident = Resident::start(std::process::Command::new(&old)).unwrap();
+
+    let env = HostEnv::new();
+    let asset = env.asset("cofense", UNREACHABLE_ASSET);
+    let args = ["-v", "invoke", "cofense", "get-ioc", "--param", "source=x", "--asset", asset.to_str().unwrap()];
+    let run = run(&env, Some(&resident.socket), &args).await;
+    run.rejected("id", "The required parameter 'id' is missing");
+    assert!(
+        run.stderr.contains("refused: it is") && run.stderr.contains("running the action in this process"),
+        "{run:#?}"
+    );
+    assert_eq!(served(&resident.log()), 0, "{}", resident.log());
 }
