@@ -52,9 +52,13 @@ fn main() -> anyhow::Result<()> {
     let source = "Vision-UI";
     let ioc = sim.iocs(source).first().and_then(|ioc| ioc["id"].as_str().map(str::to_string)).expect("a seeded IOC");
 
-    let mut host = dirs.host();
-    host.args(["invoke", "cofense", "get-ioc", "--compact", "--asset"]).arg(asset);
-    host.args(["--param", &format!("id={ioc}"), "--param", &format!("source={source}")]);
+    let get_ioc = || {
+        let mut host = dirs.host();
+        host.args(["invoke", "cofense", "get-ioc", "--compact", "--asset"]).arg(asset);
+        host.args(["--param", &format!("id={ioc}"), "--param", &format!("source={source}")]);
+        host
+    };
+    let mut host = get_ioc();
     // Warm up: compile into the cache and store a token.
     let warm = measure(&mut host)?;
     anyhow::ensure!(warm.status.success(), "host invoke failed: {}", String::from_utf8_lossy(&warm.stdout));
@@ -66,8 +70,7 @@ fn main() -> anyhow::Result<()> {
     python.arg(&script).arg(sim.base_url()).arg(&state).arg(&ioc).arg(source);
 
     let resident = Resident::start(dirs.host())?;
-    let mut handing = Command::new(host.get_program());
-    handing.args(host.get_args()).envs(host.get_envs().filter_map(|(name, value)| Some((name, value?))));
+    let mut handing = get_ioc();
     handing.env("SOAR_HOST_SOCKET", &resident.socket);
     // Warm up: the resident host loads the component and opens a connection.
     anyhow::ensure!(measure(&mut handing)?.stdout == warm.stdout, "the resident host's result differs");

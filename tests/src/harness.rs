@@ -142,8 +142,7 @@ impl HostEnv {
     /// A fresh environment using the components in `plugin_dir`.
     pub fn with_plugins(plugin_dir: PathBuf) -> Self {
         let cache_dir = workspace().join("target/test-cache");
-        let dir = tempfile::tempdir().expect("temporary directory");
-        Self { dir, plugin_dir, cache_dir, trust_dir: trust_dir() }
+        Self { dir: tempfile::tempdir().expect("temporary directory"), plugin_dir, cache_dir, trust_dir: trust_dir() }
     }
 
     /// Trusts the keys in `trust_dir` instead of the tests' development key.

@@ -1,9 +1,10 @@
 //! The command's end: handing an action to the resident host.
 
-use super::{Event, Request, build, current_uid};
+use super::{Event, Request, build};
 use crate::invoke::{Call, Outcome, RunSettings};
 use crate::progress::Progress;
 use soar_host::Error;
+use soar_host::storage::fs::current_uid;
 use std::path::Path;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;

@@ -103,8 +103,3 @@ enum Event {
     /// malformed request); nothing of the action ran.
     Refused(String),
 }
-
-/// The id of the user this process runs as.
-fn current_uid() -> u32 {
-    soar_host::storage::fs::current_uid()
-}

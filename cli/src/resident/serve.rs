@@ -1,12 +1,12 @@
 //! `host serve`: the resident host's end.
 
-use super::{Event, Logging, MAX_REQUEST, Request, SOCKET_VAR, build, current_uid};
+use super::{Event, Logging, MAX_REQUEST, Request, SOCKET_VAR, build};
 use crate::invoke::{Outcome, RunSettings, Which, run_on};
 use crate::options::LoadSettings;
 use crate::report_error;
 use clap::Args;
 use soar_host::sandbox::outbound::TlsSettings;
-use soar_host::storage::fs::writable_by_others;
+use soar_host::storage::fs::{current_uid, writable_by_others};
 use soar_host::{Error, FileStamp, InvokeOptions, Runtime, Trust, exit};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -303,11 +303,15 @@ async fn the_command_runs_the_action_itself_only_when_nothing_of_it_ran_elsewher
 
     // One that goes away once it has the request may have reached the vendor:
     // an error, and no second run here.
-    let (socket, _) = stand_in(dir.path(), "");
-    let gone = run(&vision.env, Some(&socket), &args).await;
-    let message = gone.failure("host-error", exit::HOST);
-    assert!(message.contains("stopped answering before the action ended"), "{message}");
-    assert!(vision.take_requests().is_empty(), "the action did not run again here");
+    // So may one that answers what no resident host says.
+    for answer in ["", "{\"done\":", "not json\n", "{\"launch\":\"missiles\"}\n"] {
+        let (socket, _) = stand_in(dir.path(), answer);
+        let gone = run(&vision.env, Some(&socket), &args).await;
+        let message = gone.failure("host-error", exit::HOST);
+        assert!(message.contains("stopped answering before the action ended"), "{answer:?}: {message}");
+        assert!(vision.take_requests().is_empty(), "{answer:?}: the action did not run again here");
+        std::fs::remove_file(&socket).unwrap();
+    }
 }
 
 /// The user the tests run other users' processes as.
